@@ -1,0 +1,1 @@
+"""boto_resilience"""
