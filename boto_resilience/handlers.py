@@ -58,6 +58,8 @@ METADATA_KEY = "BotoResilience"
 _NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)
 # Failures after the request was (or may have been) sent: the operation may have taken effect.
 _AMBIGUOUS = (ReadTimeoutError, ConnectionClosedError)
+# Our own fail-fast errors (open circuit, rate limit past the deadline): never retried.
+_FAIL_FAST = (errors.CircuitOpenError, errors.RateLimitedError, errors.DeadlineExceededError)
 
 
 class _Throttle:
@@ -254,7 +256,7 @@ class Engine:
 
     def outcome_of(self, response: Any, caught_exception: Optional[BaseException]) -> Outcome:
         if caught_exception is not None:
-            if isinstance(caught_exception, errors.FAIL_FAST_ERRORS):
+            if isinstance(caught_exception, _FAIL_FAST):
                 return Outcome(_category_of(caught_exception), _code_of(caught_exception),
                                None, final=True)
             info = taxonomy.classify(caught_exception)

@@ -32,8 +32,10 @@ import functools
 import json
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Pattern, Tuple
+from re import Pattern
+from typing import Any, Optional
 
 from boto_resilience._data.overrides import CODE_OVERRIDES, SERVICE_OVERRIDES
 
@@ -73,11 +75,11 @@ class Category(str, enum.Enum):
 
 #: What waiting (and trying again) can fix. ClockSkew is retried once, after botocore has
 #: corrected its clock offset from the server's Date header; the retry policy enforces "once".
-RETRYABLE_CATEGORIES: FrozenSet[Category] = frozenset(
+RETRYABLE_CATEGORIES: frozenset[Category] = frozenset(
     {Category.Throttled, Category.Unavailable, Category.ClockSkew}
 )
 
-_BY_VALUE: Dict[str, Category] = {c.value: c for c in Category}
+_BY_VALUE: dict[str, Category] = {c.value: c for c in Category}
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,7 +90,7 @@ _BY_VALUE: Dict[str, Category] = {c.value: c for c in Category}
 #: Ordered: the first pattern that matches decides. The order encodes the taxonomy's tie-breaks:
 #: a specific meaning ("InvalidInstanceID.NotFound", "TooManyRequests", "ResourceInUse") must be
 #: tested before the generic word it contains ("Invalid", "TooMany", "Conflict").
-_NAME_RULES: List[Tuple[Pattern[str], Category, str]] = [
+_NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
     (re.compile(p, re.IGNORECASE), cat, label)
     for p, cat, label in [
         (r"DryRun", Category.Other, "dry-run signal"),
@@ -180,7 +182,7 @@ _NAME_RULES: List[Tuple[Pattern[str], Category, str]] = [
 ]
 
 #: HTTP status -> category, for codes whose name says nothing (and bare statuses: rule 8).
-_STATUS_RULES: Dict[int, Category] = {
+_STATUS_RULES: dict[int, Category] = {
     304: Category.PreconditionFailed,
     400: Category.Validation,
     401: Category.Authentication,
@@ -222,7 +224,7 @@ def _status_category(status: int) -> Category:
     return Category.Other
 
 
-def match_name(code: str) -> Optional[Tuple[Category, str]]:
+def match_name(code: str) -> Optional[tuple[Category, str]]:
     """The category the code's name alone suggests, and the rule's label; None if no rule fits.
 
     Exposed for the generator (which adds traits, status and documentation on top) and tests.
@@ -233,7 +235,7 @@ def match_name(code: str) -> Optional[Tuple[Category, str]]:
     return None
 
 
-def rule_category(code: Optional[str], status: Optional[int] = None) -> Tuple[Category, str]:
+def rule_category(code: Optional[str], status: Optional[int] = None) -> tuple[Category, str]:
     """Classify a code nobody has tabulated, from its name and then the HTTP status.
 
     A name that says something specific wins over the status: services answer 400 for almost
@@ -279,17 +281,17 @@ class _Table:
     """The generated table: ``services[service][code]`` and ``codes[code]`` (majority)."""
 
     def __init__(self, raw: Mapping[str, Any]) -> None:
-        cats: List[Category] = [_BY_VALUE[c] for c in raw["categories"]]
+        cats: list[Category] = [_BY_VALUE[c] for c in raw["categories"]]
         self.version: str = str(raw.get("botocore_version", "unknown"))
-        self.services: Dict[str, Dict[str, _Modeled]] = {}
+        self.services: dict[str, dict[str, _Modeled]] = {}
         for service, entries in raw["services"].items():
-            table: Dict[str, _Modeled] = {}
+            table: dict[str, _Modeled] = {}
             for code, row in entries.items():
                 # row: [category index, status or 0, flags, shape name or ""]
                 shape = row[3] if len(row) > 3 and row[3] else code
                 table[code] = _Modeled(cats[row[0]], row[1] or None, row[2], shape)
             self.services[service] = table
-        self.codes: Dict[str, Tuple[Category, str]] = {
+        self.codes: dict[str, tuple[Category, str]] = {
             code: (cats[idx], where) for code, (idx, where) in raw["codes"].items()
         }
 
@@ -335,14 +337,14 @@ def table_version() -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _override(key: Tuple[str, str], table: Mapping[Any, Tuple[str, str]]) -> Optional[Category]:
+def _override(key: tuple[str, str], table: Mapping[Any, tuple[str, str]]) -> Optional[Category]:
     hit = table.get(key)
     return _BY_VALUE[hit[0]] if hit is not None else None
 
 
 def _explain(
     code: Optional[str], status: Optional[int], service: Optional[str]
-) -> Tuple[Category, str]:
+) -> tuple[Category, str]:
     """The full lookup chain of the module docstring, with the reason for the answer."""
     if code and not code.isdigit():
         if service:
@@ -400,7 +402,7 @@ def classify_code(
 
 def explain_code(
     code: Optional[str], status: Optional[int] = None, service: Optional[str] = None
-) -> Tuple[Category, str]:
+) -> tuple[Category, str]:
     """The category and a human sentence saying why: what ``boto-resilience classify`` prints."""
     return _explain(code, status, service)
 
@@ -424,7 +426,9 @@ _SIGNATURE_CODES = frozenset(
 )
 
 
-def refine_with_message(category: Category, code: Optional[str], message: Optional[str]) -> Category:
+def refine_with_message(
+    category: Category, code: Optional[str], message: Optional[str]
+) -> Category:
     """Adjust a category using the error message, for the few codes whose meaning lives there."""
     if (
         category is Category.Authentication
@@ -521,7 +525,7 @@ def _client_error_info(exc: Any) -> ErrorInfo:
 
 
 @functools.lru_cache(maxsize=1)
-def _credential_errors(bexc: Any) -> Tuple[type, ...]:
+def _credential_errors(bexc: Any) -> tuple[type, ...]:
     """botocore's "no usable credentials" exceptions; looked up by name (some are recent)."""
     names = (
         "NoCredentialsError",

@@ -22,10 +22,8 @@ copies the category (never the note) into ``error_codes.json``; ``explain_code``
 
 from __future__ import annotations
 
-from typing import Dict, Tuple
-
 # code -> (category, note)
-CODE_OVERRIDES: Dict[str, Tuple[str, str]] = {
+CODE_OVERRIDES: dict[str, tuple[str, str]] = {
     # --- throttling: botocore's ThrottledRetryableChecker list, plus the S3/EC2 spellings ---
     "Throttling": ("Throttled", "botocore throttling code"),
     "ThrottlingException": ("Throttled", "botocore throttling code"),
@@ -188,7 +186,7 @@ CODE_OVERRIDES: Dict[str, Tuple[str, str]] = {
 }
 
 # (service, code) -> (category, note). The service is the boto3 client name.
-SERVICE_OVERRIDES: Dict[Tuple[str, str], Tuple[str, str]] = {
+SERVICE_OVERRIDES: dict[tuple[str, str], tuple[str, str]] = {
     # LimitExceeded: "the service decides" (rule 2)
     ("kinesis", "LimitExceededException"): (
         "Throttled",
@@ -232,13 +230,22 @@ SERVICE_OVERRIDES: Dict[Tuple[str, str], Tuple[str, str]] = {
         "Unavailable",
         "doc: the key material is temporarily unavailable (HTTP 500); retry",
     ),
-    ("kms", "IncorrectKeyException"): ("Validation", "doc: ciphertext was not encrypted under the key"),
-    ("kms", "ExpiredImportTokenException"): ("Validation", "rule 7: import token, not a credential"),
+    ("kms", "IncorrectKeyException"): (
+        "Validation",
+        "doc: ciphertext was not encrypted under the key",
+    ),
+    ("kms", "ExpiredImportTokenException"): (
+        "Validation",
+        "rule 7: import token, not a credential",
+    ),
     ("lambda", "TooManyRequestsException"): (
         "Throttled",
         "doc: request rate or concurrent executions limit; Retry-After given",
     ),
-    ("iam", "LimitExceededException"): ("QuotaExceeded", "doc: created more resources than allowed"),
+    ("iam", "LimitExceededException"): (
+        "QuotaExceeded",
+        "doc: created more resources than allowed",
+    ),
     ("iam", "ReportGenerationLimitExceeded"): (
         "Throttled",
         "doc: too many credential report requests; wait and retry",
@@ -252,7 +259,10 @@ SERVICE_OVERRIDES: Dict[Tuple[str, str], Tuple[str, str]] = {
     ("iam", "FeatureDisabled"): ("InvalidState", "doc: the feature is disabled for the account"),
     ("iam", "PolicyEvaluation"): ("Unavailable", "doc: policy evaluation failed (HTTP 500)"),
     ("iam", "InvalidAuthenticationCode"): ("Validation", "doc: the MFA code is invalid"),
-    ("iam", "UnmodifiableEntity"): ("InvalidState", "doc: service-linked entity cannot be modified"),
+    ("iam", "UnmodifiableEntity"): (
+        "InvalidState",
+        "doc: service-linked entity cannot be modified",
+    ),
     ("iam", "RoleModified"): ("Conflict", "doc: the role changed concurrently"),
     ("sts", "IDPRejectedClaim"): ("Authentication", "doc: the IdP reported authentication failed"),
     ("sts", "InvalidIdentityToken"): ("Authentication", "doc: web identity token not valid"),

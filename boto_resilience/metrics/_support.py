@@ -137,3 +137,23 @@ class PeriodicWorker:
             thread.join(timeout)
         if final_tick:
             self._safe_tick()
+
+
+def close_at_exit(obj: object) -> Callable[[], None]:
+    """Register ``obj.close()`` to run at interpreter exit without keeping ``obj`` alive; returns
+    the registered callable, for ``atexit.unregister`` when ``obj`` is closed earlier."""
+    import atexit
+
+    ref = weakref.ref(obj)
+
+    def _close() -> None:
+        target = ref()
+        close = getattr(target, "close", None)
+        if callable(close):
+            try:
+                close()
+            except Exception:
+                pass
+
+    atexit.register(_close)
+    return _close

@@ -1,0 +1,293 @@
+"""In-process aggregation: counts and latency percentiles per (service, operation).
+
+For tests, the demo, and anyone who wants numbers without a metrics backend. ``snapshot()`` returns
+an immutable :class:`Snapshot`; :func:`format_table` renders one as the demo's table.
+
+Cost on the hot path: one uncontended lock, a dict lookup and a few integer adds. Latencies are kept
+exactly up to ``max_samples`` per operation and then by reservoir sampling (uniform over everything
+seen), so memory is bounded and percentiles stay unbiased on a long-running process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
+
+from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
+
+
+def percentile(sorted_values: List[float], q: float) -> float:
+    """Linear-interpolated percentile (``q`` in 0..100) of an already sorted list; 0.0 if empty."""
+    if not sorted_values:
+        return 0.0
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    pos = (len(sorted_values) - 1) * (q / 100.0)
+    low = int(pos)
+    high = min(low + 1, len(sorted_values) - 1)
+    frac = pos - low
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * frac
+
+
+class _Reservoir:
+    """Exact up to ``size`` values, then Algorithm R (a uniform sample of everything seen)."""
+
+    __slots__ = ("size", "seen", "values", "total", "maximum", "_rand")
+
+    def __init__(self, size: int, rand: Callable[[int], int]) -> None:
+        self.size = size
+        self.seen = 0
+        self.values: List[float] = []
+        self.total = 0.0
+        self.maximum = 0.0
+        self._rand = rand
+
+    def add(self, value: float) -> None:
+        self.seen += 1
+        self.total += value
+        if value > self.maximum:
+            self.maximum = value
+        if len(self.values) < self.size:
+            self.values.append(value)
+        else:
+            slot = self._rand(self.seen)
+            if slot < self.size:
+                self.values[slot] = value
+
+
+class _OpStats:
+    __slots__ = (
+        "calls", "errors", "attempts", "retries", "throttles", "backoff",
+        "retries_by_category", "errors_by_category", "error_codes", "latency", "attempt_latency",
+    )
+
+    def __init__(self, size: int, rand: Callable[[int], int]) -> None:
+        self.calls = 0
+        self.errors = 0
+        self.attempts = 0
+        self.retries = 0
+        self.throttles = 0
+        self.backoff = 0.0
+        self.retries_by_category: Dict[str, int] = {}
+        self.errors_by_category: Dict[str, int] = {}
+        self.error_codes: Dict[str, int] = {}
+        self.latency = _Reservoir(size, rand)
+        self.attempt_latency = _Reservoir(size, rand)
+
+
+@dataclasses.dataclass(frozen=True)
+class LatencySummary:
+    """Latency percentiles in seconds over the kept samples; ``count`` is every value seen."""
+
+    count: int
+    mean: float
+    p50: float
+    p90: float
+    p99: float
+    max: float
+
+    @classmethod
+    def of(cls, values: List[float], count: int, total: float, maximum: float) -> LatencySummary:
+        ordered = sorted(values)
+        return cls(
+            count=count,
+            mean=(total / count) if count else 0.0,
+            p50=percentile(ordered, 50),
+            p90=percentile(ordered, 90),
+            p99=percentile(ordered, 99),
+            max=maximum,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class OperationStats:
+    """Everything the memory sink knows about one (service, operation)."""
+
+    service: str
+    operation: str
+    calls: int  # call records seen
+    errors: int  # calls whose outcome was ERROR
+    attempts: int  # attempt records seen
+    retries: int  # attempts after which the call was retried
+    throttles: int  # throttled attempts
+    backoff: float  # seconds of backoff asked for
+    retries_by_category: Mapping[str, int]
+    errors_by_category: Mapping[str, int]  # final errors of calls, by category
+    error_codes: Mapping[str, int]  # final errors of calls, by code
+    latency: LatencySummary  # per call
+    attempt_latency: LatencySummary  # per attempt
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """An immutable copy of a :class:`MemorySink`'s aggregates."""
+
+    operations: Mapping[Tuple[str, str], OperationStats]
+    state_changes: Mapping[Tuple[str, str, str], int]  # (component, scope, new state) -> count
+    dropped: int = 0
+
+    def get(self, service: str, operation: str) -> Optional[OperationStats]:
+        return self.operations.get((service, operation))
+
+    @property
+    def calls(self) -> int:
+        return sum(s.calls for s in self.operations.values())
+
+    @property
+    def attempts(self) -> int:
+        return sum(s.attempts for s in self.operations.values())
+
+    @property
+    def retries(self) -> int:
+        return sum(s.retries for s in self.operations.values())
+
+    @property
+    def throttles(self) -> int:
+        return sum(s.throttles for s in self.operations.values())
+
+    @property
+    def errors(self) -> int:
+        return sum(s.errors for s in self.operations.values())
+
+
+class MemorySink:
+    """Aggregates records in memory; ``snapshot()`` to read, ``reset()`` to start over."""
+
+    inline = True
+
+    def __init__(self, max_samples: int = 4096, rand: Optional[random.Random] = None) -> None:
+        if max_samples < 1:
+            raise ValueError(f"max_samples must be >= 1, got {max_samples!r}")
+        self.max_samples = max_samples
+        self._rand = (rand or random.Random()).randrange
+        self._lock = threading.Lock()
+        self._ops: Dict[Tuple[str, str], _OpStats] = {}
+        self._changes: Dict[Tuple[str, str, str], int] = {}
+        self.closed = False
+
+    def _stats(self, service: str, operation: str) -> _OpStats:
+        # Caller holds the lock.
+        key = (service, operation)
+        stats = self._ops.get(key)
+        if stats is None:
+            stats = self._ops[key] = _OpStats(self.max_samples, self._rand)
+        return stats
+
+    def on_attempt(self, record: AttemptRecord) -> None:
+        with self._lock:
+            stats = self._stats(record.service, record.operation)
+            stats.attempts += 1
+            stats.attempt_latency.add(record.latency)
+            if record.throttled:
+                stats.throttles += 1
+            if record.will_retry:
+                stats.retries += 1
+                category = str(record.category) if record.category is not None else "Other"
+                by_cat = stats.retries_by_category
+                by_cat[category] = by_cat.get(category, 0) + 1
+                stats.backoff += record.backoff
+
+    def on_call(self, record: CallRecord) -> None:
+        with self._lock:
+            stats = self._stats(record.service, record.operation)
+            stats.calls += 1
+            stats.latency.add(record.latency)
+            if record.outcome != SUCCESS:
+                stats.errors += 1
+                category = str(record.category) if record.category is not None else "Other"
+                stats.errors_by_category[category] = stats.errors_by_category.get(category, 0) + 1
+                code = record.error_code or "Unknown"
+                stats.error_codes[code] = stats.error_codes.get(code, 0) + 1
+
+    def on_state_change(self, change: StateChange) -> None:
+        key = (change.component, change.scope, change.new)
+        with self._lock:
+            self._changes[key] = self._changes.get(key, 0) + 1
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            raw = [
+                (
+                    key, s.calls, s.errors, s.attempts, s.retries, s.throttles, s.backoff,
+                    dict(s.retries_by_category), dict(s.errors_by_category), dict(s.error_codes),
+                    (list(s.latency.values), s.latency.seen, s.latency.total, s.latency.maximum),
+                    (
+                        list(s.attempt_latency.values), s.attempt_latency.seen,
+                        s.attempt_latency.total, s.attempt_latency.maximum,
+                    ),
+                )
+                for key, s in self._ops.items()
+            ]
+            changes = dict(self._changes)
+        # Sorting the samples happens outside the lock: the hot path never waits for a snapshot.
+        operations = {
+            key: OperationStats(
+                service=key[0], operation=key[1], calls=calls, errors=errors, attempts=attempts,
+                retries=retries, throttles=throttles, backoff=backoff,
+                retries_by_category=by_cat, errors_by_category=err_cat, error_codes=codes,
+                latency=LatencySummary.of(*lat), attempt_latency=LatencySummary.of(*alat),
+            )
+            for (key, calls, errors, attempts, retries, throttles, backoff, by_cat, err_cat, codes,
+                 lat, alat) in raw
+        }
+        return Snapshot(operations=operations, state_changes=changes)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._ops = {}
+            self._changes = {}
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __repr__(self) -> str:
+        return f"MemorySink(operations={len(self._ops)})"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def format_table(snapshot: Snapshot, categories: Optional[List[str]] = None) -> str:
+    """A plain-text table, one row per operation: calls, attempts, retries by category,
+    throttles, errors, p50/p99 call latency in milliseconds."""
+    if categories is None:
+        seen: Dict[str, None] = {}
+        for stats in snapshot.operations.values():
+            for cat in stats.retries_by_category:
+                seen[cat] = None
+        categories = sorted(seen)
+    headers = ["operation", "calls", "attempts", "retries"]
+    headers += [f"retry:{c}" for c in categories]
+    headers += ["throttles", "errors", "p50 ms", "p99 ms"]
+    rows: List[List[str]] = []
+    for (service, operation), s in sorted(snapshot.operations.items()):
+        row = [f"{service}.{operation}", str(s.calls), str(s.attempts), str(s.retries)]
+        row += [str(s.retries_by_category.get(c, 0)) for c in categories]
+        row += [str(s.throttles), str(s.errors), _ms(s.latency.p50), _ms(s.latency.p99)]
+        rows.append(row)
+    if snapshot.operations:
+        total = ["total", str(snapshot.calls), str(snapshot.attempts), str(snapshot.retries)]
+        total += [
+            str(sum(s.retries_by_category.get(c, 0) for s in snapshot.operations.values()))
+            for c in categories
+        ]
+        total += [str(snapshot.throttles), str(snapshot.errors), "", ""]
+        rows.append(total)
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+
+    def line(cells: List[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [cell.rjust(w) for cell, w in zip(cells[1:], widths[1:])]
+        return "  ".join([first, *rest]).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    for i, row in enumerate(rows):
+        if i == len(rows) - 1 and row[0] == "total":
+            out.append(line(["-" * w for w in widths]))
+        out.append(line(row))
+    return "\n".join(out)
