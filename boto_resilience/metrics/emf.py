@@ -1,0 +1,345 @@
+"""CloudWatch Embedded Metric Format: metrics as JSON log lines that CloudWatch Logs turns into metrics.
+
+Written to stdout by default (what Lambda and the CloudWatch agent ingest), or to any text stream,
+or to a :class:`logging.Logger`.
+
+**Aggregate, then flush** rather than one document per call. A document per call would cost a JSON
+serialisation and a write (tens of microseconds) on the caller's thread, and a log event per AWS
+call. Instead ``on_call``/``on_attempt`` only add to an in-memory aggregate per (service, operation,
+region) under a lock (about a microsecond), and a background thread writes the documents every
+``flush_interval`` seconds, and at ``close()`` / interpreter exit. Counters lose nothing by
+aggregation; latencies are kept as value arrays (EMF allows arrays of up to 100 numbers, each a
+sample for CloudWatch's percentiles), split across several documents when there are more than 100,
+with at most ``max_values`` samples per interval (reservoir-sampled beyond that). In AWS Lambda,
+where the process is frozen between invocations, call ``flush()`` at the end of the handler (or
+use ``flush_interval=0``, which writes one document per record, synchronously).
+
+Documents follow the EMF specification: ``_aws`` with ``Timestamp`` (ms since the epoch) and
+``CloudWatchMetrics`` = [{``Namespace``, ``Dimensions`` (sets of root-member names), ``Metrics``
+[{``Name``, ``Unit``}]}]; every referenced member present on the root node; dimension values are
+strings; at most 100 metric definitions per directive (we emit at most 8), at most 30 keys per
+dimension set (9 in the older spec; the dimensions here are at most 3), numeric arrays of at
+most 100 values. Dimensions are low-cardinality by construction: ``Service`` (AWS service id),
+``Operation``, optionally ``Region``; ``ErrorCategory`` (13 values) for the per-category documents.
+``Region`` is always present on the root node as a plain property, searchable in Logs Insights.
+
+Per flush and per (service, operation, region) the sink writes:
+  * one document with Calls, Errors, Attempts, Retries, Throttles, BackoffTime and the first 100
+    CallLatency / AttemptLatency values,
+  * further documents with only the remaining latency values, 100 per document,
+  * with ``by_category``, one document per error category seen, with Retries and Errors and an
+    extra ``ErrorCategory`` dimension,
+and one document per (component, scope, new state) with StateChanges.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import sys
+import threading
+import time
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from boto_resilience.metrics import names
+from boto_resilience.metrics._support import (
+    PeriodicWorker,
+    RateLimitedLog,
+    close_at_exit,
+)
+from boto_resilience.metrics.memory import _Reservoir
+from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
+
+#: EMF limits (CloudWatch EMF specification).
+MAX_METRICS_PER_DIRECTIVE = 100
+MAX_DIMENSIONS_PER_SET = 30
+MAX_VALUES_PER_ARRAY = 100
+
+_DIMENSION_KEYS = {
+    names.SERVICE.cloudwatch,
+    names.METHOD.cloudwatch,
+    names.REGION.cloudwatch,
+}
+DEFAULT_DIMENSIONS: Tuple[Tuple[str, ...], ...] = (
+    (names.SERVICE.cloudwatch, names.METHOD.cloudwatch),
+)
+
+
+def validate_namespace(namespace: str) -> str:
+    if not isinstance(namespace, str) or not 1 <= len(namespace) <= 255:
+        raise ValueError(f"a CloudWatch namespace is 1 to 255 characters, got {namespace!r}")
+    if namespace.startswith("AWS/"):
+        raise ValueError(f"CloudWatch namespaces starting with 'AWS/' are reserved: {namespace!r}")
+    return namespace
+
+
+def validate_dimensions(dimensions: Sequence[Sequence[str]]) -> Tuple[Tuple[str, ...], ...]:
+    sets = tuple(tuple(d) for d in dimensions)
+    if not sets:
+        raise ValueError("dimensions needs at least one dimension set, e.g. [['Service']]")
+    for dim_set in sets:
+        unknown = [d for d in dim_set if d not in _DIMENSION_KEYS]
+        if unknown:
+            raise ValueError(
+                f"unknown dimension(s) {unknown}: accepted are {sorted(_DIMENSION_KEYS)}"
+            )
+        if len(dim_set) > MAX_DIMENSIONS_PER_SET - 1:  # one slot kept for ErrorCategory
+            raise ValueError(f"a dimension set has at most {MAX_DIMENSIONS_PER_SET} keys")
+    return sets
+
+
+class _Agg:
+    __slots__ = (
+        "calls", "errors", "attempts", "retries", "throttles", "backoff", "latency",
+        "attempt_latency", "retries_by_category", "errors_by_category",
+    )
+
+    def __init__(self, max_values: int, rand: Callable[[int], int]) -> None:
+        self.calls = 0
+        self.errors = 0
+        self.attempts = 0
+        self.retries = 0
+        self.throttles = 0
+        self.backoff = 0.0
+        self.latency = _Reservoir(max_values, rand)
+        self.attempt_latency = _Reservoir(max_values, rand)
+        self.retries_by_category: Dict[str, int] = {}
+        self.errors_by_category: Dict[str, int] = {}
+
+
+class EmfSink:
+    """Aggregates records and writes CloudWatch EMF documents periodically (module docstring)."""
+
+    inline = True
+
+    def __init__(
+        self,
+        stream: Optional[IO[str]] = None,
+        namespace: str = "BotoResilience",
+        flush_interval: float = 10.0,
+        *,
+        logger: Optional[logging.Logger] = None,
+        dimensions: Sequence[Sequence[str]] = DEFAULT_DIMENSIONS,
+        by_category: bool = True,
+        max_values: int = 1000,
+        clock: Callable[[], float] = time.time,
+        rand: Optional[random.Random] = None,
+    ) -> None:
+        if flush_interval < 0:
+            raise ValueError(f"flush_interval must be >= 0 seconds, got {flush_interval!r}")
+        if max_values < 1:
+            raise ValueError(f"max_values must be >= 1, got {max_values!r}")
+        self.namespace = validate_namespace(namespace)
+        self.dimensions = validate_dimensions(dimensions)
+        self.flush_interval = float(flush_interval)
+        self.by_category = by_category
+        self.max_values = max_values
+        self._stream = stream
+        self._logger = logger
+        self._clock = clock
+        self._rand = (rand or random.Random()).randrange
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._aggs: Dict[Tuple[str, str, Optional[str]], _Agg] = {}
+        self._changes: Dict[Tuple[str, str, str], int] = {}
+        self._errors = RateLimitedLog()
+        self.dropped = 0
+        self._sync = self.flush_interval == 0
+        self._worker = PeriodicWorker(
+            "boto_resilience-emf", self.flush_interval or 1.0, self.flush, self._errors
+        )
+        self._atexit = close_at_exit(self)
+        self._closed = False
+
+    # --- hot path -------------------------------------------------------------------------
+
+    def _agg(self, service: str, operation: str, region: Optional[str]) -> _Agg:
+        # Caller holds the lock.
+        key = (service, operation, region)
+        agg = self._aggs.get(key)
+        if agg is None:
+            agg = self._aggs[key] = _Agg(self.max_values, self._rand)
+        return agg
+
+    def on_attempt(self, record: AttemptRecord) -> None:
+        with self._lock:
+            agg = self._agg(record.service, record.operation, record.region)
+            agg.attempts += 1
+            agg.attempt_latency.add(record.latency)
+            if record.throttled:
+                agg.throttles += 1
+            if record.will_retry:
+                agg.retries += 1
+                agg.backoff += record.backoff
+                category = str(record.category) if record.category is not None else "Other"
+                agg.retries_by_category[category] = agg.retries_by_category.get(category, 0) + 1
+        if self._sync:
+            self.flush()
+        else:
+            self._worker.ensure_started()
+
+    def on_call(self, record: CallRecord) -> None:
+        with self._lock:
+            agg = self._agg(record.service, record.operation, record.region)
+            agg.calls += 1
+            agg.latency.add(record.latency)
+            if record.outcome != SUCCESS:
+                agg.errors += 1
+                category = str(record.category) if record.category is not None else "Other"
+                agg.errors_by_category[category] = agg.errors_by_category.get(category, 0) + 1
+        if self._sync:
+            self.flush()
+        else:
+            self._worker.ensure_started()
+
+    def on_state_change(self, change: StateChange) -> None:
+        key = (change.component, change.scope, change.new)
+        with self._lock:
+            self._changes[key] = self._changes.get(key, 0) + 1
+        if self._sync:
+            self.flush()
+        else:
+            self._worker.ensure_started()
+
+    # --- off the hot path -----------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write everything aggregated so far as EMF documents. Never raises."""
+        with self._lock:
+            aggs, self._aggs = self._aggs, {}
+            changes, self._changes = self._changes, {}
+        if not aggs and not changes:
+            return
+        try:
+            documents = self.documents(aggs, changes, int(self._clock() * 1000))
+            self._write(documents)
+        except Exception as exc:
+            self.dropped += sum(a.calls + a.attempts for a in aggs.values()) + len(changes)
+            self._errors.warning("emf-write", "EMF sink could not write its documents", exc)
+
+    def _write(self, documents: List[Dict[str, Any]]) -> None:
+        lines = [json.dumps(doc, separators=(",", ":")) for doc in documents]
+        with self._write_lock:
+            if self._logger is not None:
+                for line in lines:
+                    self._logger.info(line)
+                return
+            stream = self._stream if self._stream is not None else sys.stdout
+            stream.write("\n".join(lines) + "\n")
+            stream.flush()
+
+    def _directive(self, metrics: List[Tuple[str, str]], dims: Sequence[Sequence[str]]) -> Any:
+        return {
+            "Namespace": self.namespace,
+            "Dimensions": [list(d) for d in dims],
+            "Metrics": [{"Name": n, "Unit": u} for n, u in metrics],
+        }
+
+    def documents(
+        self,
+        aggs: Dict[Tuple[str, str, Optional[str]], _Agg],
+        changes: Dict[Tuple[str, str, str], int],
+        timestamp_ms: int,
+    ) -> List[Dict[str, Any]]:
+        """The EMF documents for a batch of aggregates (pure; used by ``flush`` and tests)."""
+        docs: List[Dict[str, Any]] = []
+        cw = names
+
+        def document(root: Dict[str, Any], metrics: List[Tuple[str, str]],
+                     dims: Sequence[Sequence[str]]) -> Dict[str, Any]:
+            doc: Dict[str, Any] = {
+                "_aws": {
+                    "Timestamp": timestamp_ms,
+                    "CloudWatchMetrics": [self._directive(metrics, dims)],
+                }
+            }
+            doc.update(root)
+            return doc
+
+        for (service, operation, region), agg in aggs.items():
+            base = {
+                cw.SERVICE.cloudwatch: names.service_id(service),
+                cw.METHOD.cloudwatch: names.clean_value(operation) or "unknown",
+                cw.REGION.cloudwatch: names.clean_value(region) or "unknown",
+            }
+            latencies = [round(v * 1000, 3) for v in agg.latency.values]
+            attempt_latencies = [round(v * 1000, 3) for v in agg.attempt_latency.values]
+            root: Dict[str, Any] = dict(base)
+            metrics: List[Tuple[str, str]] = []
+            for spec, value in (
+                (cw.CALLS, agg.calls),
+                (cw.ERRORS, agg.errors),
+                (cw.ATTEMPTS, agg.attempts),
+                (cw.RETRIES, agg.retries),
+                (cw.THROTTLES, agg.throttles),
+                (cw.BACKOFF, round(agg.backoff * 1000, 3)),
+            ):
+                root[spec.cloudwatch] = value
+                metrics.append((spec.cloudwatch, spec.cloudwatch_unit))
+            chunks = max(
+                1,
+                -(-len(latencies) // MAX_VALUES_PER_ARRAY),
+                -(-len(attempt_latencies) // MAX_VALUES_PER_ARRAY),
+            )
+            for i in range(chunks):
+                if i > 0:
+                    root = dict(base)
+                    metrics = []
+                lo, hi = i * MAX_VALUES_PER_ARRAY, (i + 1) * MAX_VALUES_PER_ARRAY
+                for spec, values in (
+                    (cw.CALL_DURATION, latencies[lo:hi]),
+                    (cw.ATTEMPT_DURATION, attempt_latencies[lo:hi]),
+                ):
+                    if values:
+                        root[spec.cloudwatch] = values
+                        metrics.append((spec.cloudwatch, spec.cloudwatch_unit))
+                if metrics:
+                    docs.append(document(root, metrics, self.dimensions))
+            if self.by_category:
+                categories = sorted(set(agg.retries_by_category) | set(agg.errors_by_category))
+                cat_dims = [[*d, cw.CATEGORY.cloudwatch] for d in self.dimensions]
+                for category in categories:
+                    root = dict(base)
+                    root[cw.CATEGORY.cloudwatch] = names.clean_value(category) or "Other"
+                    root[cw.RETRIES.cloudwatch] = agg.retries_by_category.get(category, 0)
+                    root[cw.ERRORS.cloudwatch] = agg.errors_by_category.get(category, 0)
+                    docs.append(document(
+                        root,
+                        [(cw.RETRIES.cloudwatch, cw.RETRIES.cloudwatch_unit),
+                         (cw.ERRORS.cloudwatch, cw.ERRORS.cloudwatch_unit)],
+                        cat_dims,
+                    ))
+        for (component, scope, state), count in changes.items():
+            root = {
+                cw.COMPONENT.cloudwatch: names.clean_value(component) or "unknown",
+                cw.STATE.cloudwatch: names.clean_value(state) or "unknown",
+                cw.SCOPE.cloudwatch: names.clean_value(scope),
+                cw.STATE_CHANGES.cloudwatch: count,
+            }
+            docs.append(document(
+                root,
+                [(cw.STATE_CHANGES.cloudwatch, cw.STATE_CHANGES.cloudwatch_unit)],
+                [[cw.COMPONENT.cloudwatch, cw.STATE.cloudwatch]],
+            ))
+        return docs
+
+    def close(self) -> None:
+        """Stop the background thread and write what is left. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            import atexit
+
+            atexit.unregister(self._atexit)
+        except Exception:
+            pass
+        self._worker.stop(timeout=5.0, final_tick=True)
+        self._sync = True  # a record arriving after close (a call in flight) is written at once
+
+    def __repr__(self) -> str:
+        return (
+            f"EmfSink(namespace={self.namespace!r}, flush_interval={self.flush_interval!r}, "
+            f"dimensions={[list(d) for d in self.dimensions]!r})"
+        )

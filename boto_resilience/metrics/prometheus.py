@@ -1,0 +1,211 @@
+"""Prometheus counters and histograms through ``prometheus_client`` (extra ``prometheus``).
+
+Metrics (``<namespace>_`` prefix, ``boto_resilience`` by default; names from
+:mod:`boto_resilience.metrics.names`):
+
+=====================================  =========  ==============================================
+name                                   type       labels
+=====================================  =========  ==============================================
+``calls_total``                        counter    rpc_service, rpc_method, cloud_region, outcome,
+                                                  error_category, error_type
+``attempts_total``                     counter    same as calls_total
+``retries_total``                      counter    rpc_service, rpc_method, cloud_region,
+                                                  error_category
+``throttles_total``                    counter    rpc_service, rpc_method, cloud_region
+``backoff_seconds_total``              counter    rpc_service, rpc_method, cloud_region
+``call_duration_seconds``              histogram  rpc_service, rpc_method, cloud_region, outcome
+``attempt_duration_seconds``           histogram  rpc_service, rpc_method, cloud_region, outcome
+``state_changes_total``                counter    component, scope, state
+=====================================  =========  ==============================================
+
+Histograms carry fewer labels than counters on purpose: each label set of a histogram is a dozen
+series. ``error_category``/``error_type`` are empty strings on success.
+
+The hot path binds label children once per distinct label set (``.labels()`` hashes and validates
+every value; a cached child is a dict lookup), then does ``inc()``/``observe()``: a few hundred
+nanoseconds each. Past ``max_series`` distinct label sets the error code is reported as
+``_OTHER``, so a misbehaving service cannot explode the series count.
+
+The metric families live in the given ``CollectorRegistry`` (the default registry if none). Building
+a second sink on the same registry and namespace reuses the families already registered there
+instead of failing with "Duplicated timeseries", so ``register()`` can be called for several
+sessions.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+from boto_resilience.metrics import names
+from boto_resilience.metrics.records import AttemptRecord, CallRecord, StateChange
+
+#: Histogram buckets (seconds) for AWS API latency: 5 ms to 60 s.
+DEFAULT_BUCKETS: Tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+)
+
+_LABELS = (names.SERVICE.prometheus, names.METHOD.prometheus, names.REGION.prometheus)
+_CALL_LABELS = (*_LABELS, names.OUTCOME.prometheus, names.CATEGORY.prometheus,
+                names.ERROR_TYPE.prometheus)
+_HIST_LABELS = (*_LABELS, names.OUTCOME.prometheus)
+_RETRY_LABELS = (*_LABELS, names.CATEGORY.prometheus)
+_CHANGE_LABELS = (names.COMPONENT.prometheus, names.SCOPE.prometheus, names.STATE.prometheus)
+
+
+class _Families:
+    """The metric families of one (registry, namespace)."""
+
+    def __init__(self, registry: Any, namespace: str, buckets: Sequence[float]) -> None:
+        from prometheus_client import Counter, Histogram
+
+        def counter(spec: names.MetricName, labels: Sequence[str]) -> Any:
+            return Counter(
+                f"{namespace}_{spec.prometheus}", spec.description, labelnames=labels,
+                registry=registry,
+            )
+
+        def histogram(spec: names.MetricName) -> Any:
+            return Histogram(
+                f"{namespace}_{spec.prometheus}", spec.description, labelnames=_HIST_LABELS,
+                buckets=tuple(buckets), registry=registry,
+            )
+
+        self.calls = counter(names.CALLS, _CALL_LABELS)
+        self.attempts = counter(names.ATTEMPTS, _CALL_LABELS)
+        self.retries = counter(names.RETRIES, _RETRY_LABELS)
+        self.throttles = counter(names.THROTTLES, _LABELS)
+        self.backoff = counter(names.BACKOFF, _LABELS)
+        self.call_duration = histogram(names.CALL_DURATION)
+        self.attempt_duration = histogram(names.ATTEMPT_DURATION)
+        self.state_changes = counter(names.STATE_CHANGES, _CHANGE_LABELS)
+        self.buckets = tuple(buckets)
+
+
+_families_lock = threading.Lock()
+# registry -> {namespace: families}; weak so that a test's throw-away registry is freed.
+_families: "weakref.WeakKeyDictionary[Any, Dict[str, _Families]]" = weakref.WeakKeyDictionary()
+
+
+def _families_for(registry: Any, namespace: str, buckets: Sequence[float]) -> _Families:
+    with _families_lock:
+        per_registry = _families.setdefault(registry, {})
+        fams = per_registry.get(namespace)
+        if fams is None:
+            fams = per_registry[namespace] = _Families(registry, namespace, buckets)
+        elif fams.buckets != tuple(buckets):
+            raise ValueError(
+                f"Prometheus metrics for namespace {namespace!r} already exist in this registry "
+                f"with buckets {fams.buckets}; a second sink cannot use {tuple(buckets)}"
+            )
+        return fams
+
+
+def _label(value: Optional[str]) -> str:
+    return names.clean_value(value)
+
+
+# Record fields forming the cache keys.
+_CallKey = Tuple[str, str, Optional[str], str, Any, Optional[str]]
+_AttemptKey = Tuple[str, str, Optional[str], str, Any, Optional[str], bool, bool]
+
+
+class PrometheusSink:
+    """Records to ``prometheus_client`` metrics (module docstring for names and labels)."""
+
+    inline = True
+
+    def __init__(
+        self,
+        registry: Any = None,
+        namespace: str = "boto_resilience",
+        *,
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+        max_series: int = 2000,
+    ) -> None:
+        try:
+            import prometheus_client
+        except ImportError as exc:  # pragma: no cover - exercised through build_sink
+            from boto_resilience.metrics import MissingDependency
+
+            raise MissingDependency("prometheus", "prometheus_client") from exc
+        self.registry = registry if registry is not None else prometheus_client.REGISTRY
+        self.namespace = names.snake_case(namespace)
+        self.max_series = max_series
+        self._m = _families_for(self.registry, self.namespace, buckets)
+        self._calls: Dict[_CallKey, Tuple[Any, Any]] = {}
+        self._attempts: Dict[_AttemptKey, Tuple[Any, Any, Any, Any, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _base(self, service: str, operation: str, region: Optional[str]) -> Tuple[str, str, str]:
+        return (names.service_id(service), _label(operation), _label(region))
+
+    def _error_type(self, code: Optional[str], cache_size: int) -> str:
+        return names.OTHER if code and cache_size >= self.max_series else _label(code)
+
+    def _bind_call(self, key: _CallKey) -> Tuple[Any, Any]:
+        service, operation, region, outcome, category, code = key
+        base = self._base(service, operation, region)
+        cat = str(category) if category is not None else ""
+        with self._lock:
+            error_type = self._error_type(code, len(self._calls))
+            children = (
+                self._m.calls.labels(*base, outcome, cat, error_type),
+                self._m.call_duration.labels(*base, outcome),
+            )
+            if error_type != names.OTHER:
+                self._calls[key] = children
+        return children
+
+    def _bind_attempt(self, key: _AttemptKey) -> Tuple[Any, Any, Any, Any, Any]:
+        service, operation, region, outcome, category, code, throttled, will_retry = key
+        base = self._base(service, operation, region)
+        cat = str(category) if category is not None else ""
+        with self._lock:
+            error_type = self._error_type(code, len(self._attempts))
+            children = (
+                self._m.attempts.labels(*base, outcome, cat, error_type),
+                self._m.attempt_duration.labels(*base, outcome),
+                self._m.retries.labels(*base, cat or "Other") if will_retry else None,
+                self._m.backoff.labels(*base) if will_retry else None,
+                self._m.throttles.labels(*base) if throttled else None,
+            )
+            if error_type != names.OTHER:
+                self._attempts[key] = children
+        return children
+
+    def on_call(self, record: CallRecord) -> None:
+        key = (record.service, record.operation, record.region, record.outcome,
+               record.category, record.error_code)
+        children = self._calls.get(key)
+        if children is None:
+            children = self._bind_call(key)
+        children[0].inc()
+        children[1].observe(record.latency)
+
+    def on_attempt(self, record: AttemptRecord) -> None:
+        key = (record.service, record.operation, record.region, record.outcome,
+               record.category, record.error_code, record.throttled, record.will_retry)
+        children = self._attempts.get(key)
+        if children is None:
+            children = self._bind_attempt(key)
+        children[0].inc()
+        children[1].observe(record.latency)
+        if children[2] is not None:
+            children[2].inc()
+            if record.backoff > 0:
+                children[3].inc(record.backoff)
+        if children[4] is not None:
+            children[4].inc()
+
+    def on_state_change(self, change: StateChange) -> None:
+        self._m.state_changes.labels(
+            _label(change.component), _label(change.scope), _label(change.new)
+        ).inc()
+
+    def close(self) -> None:
+        """Nothing to flush: Prometheus pulls. The metrics stay in the registry."""
+
+    def __repr__(self) -> str:
+        return f"PrometheusSink(namespace={self.namespace!r})"
