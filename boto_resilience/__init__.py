@@ -20,10 +20,14 @@ Module map: :mod:`.plugin` (wiring), :mod:`.handlers` (the botocore adapter), :m
 
 from __future__ import annotations
 
-from boto_resilience import errors
-from boto_resilience.config import Config, ConfigError
-from boto_resilience.plugin import Handle, attach, install, register, uninstall
-from boto_resilience.taxonomy import Category, ErrorInfo, classify, classify_code
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real imports, for type checkers; at run time they are lazy (below)
+    from boto_resilience import errors
+    from boto_resilience.config import Config, ConfigError
+    from boto_resilience.plugin import Handle, attach, install, register, uninstall
+    from boto_resilience.taxonomy import Category, ErrorInfo, classify, classify_code
 
 __version__ = "0.1.0"
 
@@ -41,3 +45,35 @@ __all__ = [
     "register",
     "uninstall",
 ]
+
+# Where each public name lives. Importing the package itself imports nothing heavy, so the
+# startup hook can load ``boto_resilience._startup`` without importing botocore.
+_EXPORTS = {
+    "errors": ("boto_resilience.errors", None),
+    "Config": ("boto_resilience.config", "Config"),
+    "ConfigError": ("boto_resilience.config", "ConfigError"),
+    "Handle": ("boto_resilience.plugin", "Handle"),
+    "attach": ("boto_resilience.plugin", "attach"),
+    "install": ("boto_resilience.plugin", "install"),
+    "register": ("boto_resilience.plugin", "register"),
+    "uninstall": ("boto_resilience.plugin", "uninstall"),
+    "Category": ("boto_resilience.taxonomy", "Category"),
+    "ErrorInfo": ("boto_resilience.taxonomy", "ErrorInfo"),
+    "classify": ("boto_resilience.taxonomy", "classify"),
+    "classify_code": ("boto_resilience.taxonomy", "classify_code"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'boto_resilience' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,303 @@
+"""CloudWatch ``PutMetricData`` from a background thread, as statistic sets.
+
+The caller's side is a length check and a ``deque.append`` of the record (no lock, no I/O); when
+the queue holds ``max_queue`` records the record is dropped and counted in ``dropped``. A daemon
+thread drains the queue every second (sooner when it is half full) into statistic sets, and every
+``flush_interval`` seconds sends them with ``PutMetricData`` (up to ``batch_size`` data per request),
+and once more at ``close()`` and at interpreter exit.
+
+Each metric is a statistic set (SampleCount, Sum, Minimum, Maximum) of per-event observations, so
+one datum per metric and dimension set per interval carries what a data point per event would:
+
+================  ==============  ===================================================
+metric            unit            one observation per
+================  ==============  ===================================================
+Calls             Count           call (value 1): Sum = calls
+Errors            Count           call (1 if it failed, else 0): Average = error rate
+CallLatency       Milliseconds    call
+Attempts          Count           attempt (value 1)
+Retries           Count           attempt (1 if retried, else 0): Average = retry rate
+Throttles         Count           attempt (1 if throttled, else 0)
+AttemptLatency    Milliseconds    attempt
+BackoffTime       Milliseconds    retry (the backoff before the next attempt)
+Retries, Errors   Count           per ErrorCategory too (with ``by_category``)
+StateChanges      Count           state change (Component, State)
+================  ==============  ===================================================
+
+Dimensions default to (Service, Operation), ``Service`` being the AWS service id; ``dimensions``
+takes several sets as in the EMF sink.
+
+The sink's own client must not be instrumented by this plugin, or every publish would produce
+records about itself. It is built from a fresh ``boto3.Session`` (its own botocore session) and
+marked ``client._boto_resilience_skip = True``, which the plugin honours; an injected client is
+marked the same way. It keeps botocore's standard retries with short timeouts: it runs on its own
+thread, so its retries delay no one.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import threading
+import time
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
+
+from boto_resilience.metrics import names
+from boto_resilience.metrics._support import PeriodicWorker, RateLimitedLog, close_at_exit
+from boto_resilience.metrics.emf import DEFAULT_DIMENSIONS, validate_dimensions, validate_namespace
+from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
+
+#: PutMetricData accepts at most 1000 data per request (and 1 MB).
+MAX_BATCH = 1000
+
+#: The attribute the plugin checks to leave a client alone.
+SKIP_ATTRIBUTE = "_boto_resilience_skip"
+
+_Dims = Tuple[Tuple[str, str], ...]
+_StatKey = Tuple[str, str, _Dims]  # (metric name, unit, dimensions)
+
+
+class _Stat:
+    __slots__ = ("count", "total", "minimum", "maximum")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0.0
+        self.minimum = float("inf")
+        self.maximum = float("-inf")
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        if value < self.minimum:
+            self.minimum = value
+        if value > self.maximum:
+            self.maximum = value
+
+
+class CloudWatchSink:
+    """Publishes aggregated metrics to CloudWatch from a background thread (module docstring)."""
+
+    inline = True
+
+    def __init__(
+        self,
+        namespace: str = "BotoResilience",
+        client: Any = None,
+        flush_interval: float = 60.0,
+        max_queue: int = 10_000,
+        *,
+        region_name: Optional[str] = None,
+        dimensions: Sequence[Sequence[str]] = DEFAULT_DIMENSIONS,
+        by_category: bool = True,
+        storage_resolution: int = 60,
+        batch_size: int = MAX_BATCH,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if flush_interval <= 0:
+            raise ValueError(f"flush_interval must be > 0 seconds, got {flush_interval!r}")
+        if max_queue < 1:
+            raise ValueError(f"max_queue must be >= 1, got {max_queue!r}")
+        if storage_resolution not in (1, 60):
+            raise ValueError(f"storage_resolution is 1 or 60, got {storage_resolution!r}")
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise ValueError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size!r}")
+        self.namespace = validate_namespace(namespace)
+        self.dimensions = validate_dimensions(dimensions)
+        self.flush_interval = float(flush_interval)
+        self.max_queue = max_queue
+        self.region_name = region_name
+        self.by_category = by_category
+        self.storage_resolution = storage_resolution
+        self.batch_size = batch_size
+        self._clock = clock
+        self._client = client
+        if client is not None:
+            _mark(client)
+        self.dropped = 0
+        self.published = 0  # data sent successfully (for tests and curiosity)
+        self._queue: Deque[Union[AttemptRecord, CallRecord, StateChange]] = collections.deque()
+        self._half = max(1, max_queue // 2)
+        self._stats: Dict[_StatKey, _Stat] = {}
+        self._last_publish = time.monotonic()
+        self._force = False
+        self._tick_lock = threading.Lock()
+        self._errors = RateLimitedLog()
+        self._worker = PeriodicWorker(
+            "boto_resilience-cloudwatch", min(1.0, self.flush_interval), self._tick, self._errors
+        )
+        self._atexit = close_at_exit(self)
+        self._closed = False
+
+    # --- hot path -------------------------------------------------------------------------
+
+    def _put(self, record: Union[AttemptRecord, CallRecord, StateChange]) -> None:
+        queue = self._queue
+        size = len(queue)
+        if size >= self.max_queue:
+            self.dropped += 1
+            return
+        queue.append(record)
+        self._worker.ensure_started()
+        if size == self._half:
+            self._worker.wake()
+
+    on_attempt = _put
+    on_call = _put
+    on_state_change = _put
+
+    # --- worker ---------------------------------------------------------------------------
+
+    def _dims(self, base: Dict[str, str]) -> List[_Dims]:
+        return [tuple((d, base[d]) for d in dim_set) for dim_set in self.dimensions]
+
+    def _add(self, spec: names.MetricName, dims_list: List[_Dims], value: float) -> None:
+        for dims in dims_list:
+            key = (spec.cloudwatch, spec.cloudwatch_unit, dims)
+            stat = self._stats.get(key)
+            if stat is None:
+                stat = self._stats[key] = _Stat()
+            stat.add(value)
+
+    def _aggregate(self, record: Union[AttemptRecord, CallRecord, StateChange]) -> None:
+        cw = names
+        if isinstance(record, StateChange):
+            dims: _Dims = (
+                (cw.COMPONENT.cloudwatch, names.clean_value(record.component) or "unknown"),
+                (cw.STATE.cloudwatch, names.clean_value(record.new) or "unknown"),
+            )
+            self._add(cw.STATE_CHANGES, [dims], 1.0)
+            return
+        base = {
+            cw.SERVICE.cloudwatch: names.service_id(record.service),
+            cw.METHOD.cloudwatch: names.clean_value(record.operation) or "unknown",
+            cw.REGION.cloudwatch: names.clean_value(record.region) or "unknown",
+        }
+        dims_list = self._dims(base)
+        category = str(record.category) if record.category is not None else "Other"
+        cat_dims = [(*d, (cw.CATEGORY.cloudwatch, category)) for d in dims_list]
+        if isinstance(record, CallRecord):
+            failed = record.outcome != SUCCESS
+            self._add(cw.CALLS, dims_list, 1.0)
+            self._add(cw.ERRORS, dims_list, 1.0 if failed else 0.0)
+            self._add(cw.CALL_DURATION, dims_list, record.latency * 1000.0)
+            if failed and self.by_category:
+                self._add(cw.ERRORS, cat_dims, 1.0)
+        else:
+            self._add(cw.ATTEMPTS, dims_list, 1.0)
+            self._add(cw.RETRIES, dims_list, 1.0 if record.will_retry else 0.0)
+            self._add(cw.THROTTLES, dims_list, 1.0 if record.throttled else 0.0)
+            self._add(cw.ATTEMPT_DURATION, dims_list, record.latency * 1000.0)
+            if record.will_retry:
+                self._add(cw.BACKOFF, dims_list, record.backoff * 1000.0)
+                if self.by_category:
+                    self._add(cw.RETRIES, cat_dims, 1.0)
+
+    def _tick(self) -> None:
+        with self._tick_lock:
+            queue = self._queue
+            while True:
+                try:
+                    record = queue.popleft()
+                except IndexError:
+                    break
+                try:
+                    self._aggregate(record)
+                except Exception as exc:
+                    self.dropped += 1
+                    self._errors.warning("cloudwatch-aggregate", "CloudWatch sink: bad record", exc)
+            now = time.monotonic()
+            if self._stats and (self._force or now - self._last_publish >= self.flush_interval):
+                stats, self._stats = self._stats, {}
+                self._last_publish = now
+                self._publish(stats)
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import boto3  # type: ignore[import-untyped]
+            from botocore.config import Config  # type: ignore[import-untyped]
+
+            session = boto3.session.Session()  # a fresh botocore session of its own
+            config = Config(
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=3,
+                read_timeout=10,
+                user_agent_extra="boto_resilience-cloudwatch-sink",
+            )
+            client = session.client("cloudwatch", region_name=self.region_name, config=config)
+            _mark(client)
+            self._client = client
+        return self._client
+
+    def _publish(self, stats: Dict[_StatKey, _Stat]) -> None:
+        timestamp = datetime.datetime.fromtimestamp(self._clock(), tz=datetime.timezone.utc)
+        data = [
+            {
+                "MetricName": name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+                "Timestamp": timestamp,
+                "StatisticValues": {
+                    "SampleCount": float(stat.count),
+                    "Sum": stat.total,
+                    "Minimum": stat.minimum,
+                    "Maximum": stat.maximum,
+                },
+                "Unit": unit,
+                "StorageResolution": self.storage_resolution,
+            }
+            for (name, unit, dims), stat in stats.items()
+        ]
+        try:
+            client = self._get_client()
+        except Exception as exc:
+            self.dropped += len(data)
+            self._errors.warning(
+                "cloudwatch-client", "CloudWatch sink cannot create its client; metrics dropped",
+                exc,
+            )
+            return
+        for start in range(0, len(data), self.batch_size):
+            batch = data[start:start + self.batch_size]
+            try:
+                client.put_metric_data(Namespace=self.namespace, MetricData=batch)
+                self.published += len(batch)
+            except Exception as exc:
+                self.dropped += len(batch)
+                self._errors.warning(
+                    "cloudwatch-put", "CloudWatch sink: PutMetricData failed; data dropped", exc
+                )
+
+    def flush(self) -> None:
+        """Aggregate what is queued and publish it now, on the caller's thread."""
+        self._force = True
+        try:
+            self._tick()
+        finally:
+            self._force = False
+
+    def close(self) -> None:
+        """Stop the worker and publish what is left. Idempotent; never raises."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            import atexit
+
+            atexit.unregister(self._atexit)
+        except Exception:
+            pass
+        self._force = True
+        self._worker.stop(timeout=10.0, final_tick=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"CloudWatchSink(namespace={self.namespace!r}, flush_interval={self.flush_interval!r},"
+            f" queued={len(self._queue)}, dropped={self.dropped})"
+        )
+
+
+def _mark(client: Any) -> None:
+    try:
+        setattr(client, SKIP_ATTRIBUTE, True)
+    except Exception:
+        pass
