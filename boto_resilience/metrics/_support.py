@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from typing import Callable, Dict, Optional
+from typing import Callable, Optional
 
 #: The logger for everything the metrics layer says (sink output and sink trouble alike).
 LOGGER_NAME = "boto_resilience.metrics"
@@ -34,8 +34,8 @@ class RateLimitedLog:
         self._log = log or logger
         self._interval = interval
         self._clock = clock
-        self._last: Dict[str, float] = {}
-        self._suppressed: Dict[str, int] = {}
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def warning(self, key: str, message: str, exc: Optional[BaseException] = None) -> None:

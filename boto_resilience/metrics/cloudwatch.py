@@ -2,9 +2,9 @@
 
 The caller's side is a length check and a ``deque.append`` of the record (no lock, no I/O); when
 the queue holds ``max_queue`` records the record is dropped and counted in ``dropped``. A daemon
-thread drains the queue every second (sooner when it is half full) into statistic sets, and every
-``flush_interval`` seconds sends them with ``PutMetricData`` (up to ``batch_size`` data per request),
-and once more at ``close()`` and at interpreter exit.
+thread drains the queue every second (sooner when it is half full) into statistic sets, and
+every ``flush_interval`` seconds sends them with ``PutMetricData`` (up to ``batch_size`` data per
+request), and once more at ``close()`` and at interpreter exit.
 
 Each metric is a statistic set (SampleCount, Sum, Minimum, Maximum) of per-event observations, so
 one datum per metric and dimension set per interval carries what a data point per event would:
@@ -40,7 +40,8 @@ import collections
 import datetime
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any, Callable, Optional, Union
 
 from boto_resilience.metrics import names
 from boto_resilience.metrics._support import PeriodicWorker, RateLimitedLog, close_at_exit
@@ -53,8 +54,9 @@ MAX_BATCH = 1000
 #: The attribute the plugin checks to leave a client alone.
 SKIP_ATTRIBUTE = "_boto_resilience_skip"
 
-_Dims = Tuple[Tuple[str, str], ...]
-_StatKey = Tuple[str, str, _Dims]  # (metric name, unit, dimensions)
+_Dims = tuple[tuple[str, str], ...]
+_StatKey = tuple[str, str, _Dims]  # (metric name, unit, dimensions)
+_Record = Union[AttemptRecord, CallRecord, StateChange]
 
 
 class _Stat:
@@ -116,9 +118,9 @@ class CloudWatchSink:
             _mark(client)
         self.dropped = 0
         self.published = 0  # data sent successfully (for tests and curiosity)
-        self._queue: Deque[Union[AttemptRecord, CallRecord, StateChange]] = collections.deque()
+        self._queue: collections.deque[_Record] = collections.deque()
         self._half = max(1, max_queue // 2)
-        self._stats: Dict[_StatKey, _Stat] = {}
+        self._stats: dict[_StatKey, _Stat] = {}
         self._last_publish = time.monotonic()
         self._force = False
         self._tick_lock = threading.Lock()
@@ -131,7 +133,7 @@ class CloudWatchSink:
 
     # --- hot path -------------------------------------------------------------------------
 
-    def _put(self, record: Union[AttemptRecord, CallRecord, StateChange]) -> None:
+    def _put(self, record: _Record) -> None:
         queue = self._queue
         size = len(queue)
         if size >= self.max_queue:
@@ -148,10 +150,10 @@ class CloudWatchSink:
 
     # --- worker ---------------------------------------------------------------------------
 
-    def _dims(self, base: Dict[str, str]) -> List[_Dims]:
+    def _dims(self, base: dict[str, str]) -> list[_Dims]:
         return [tuple((d, base[d]) for d in dim_set) for dim_set in self.dimensions]
 
-    def _add(self, spec: names.MetricName, dims_list: List[_Dims], value: float) -> None:
+    def _add(self, spec: names.MetricName, dims_list: list[_Dims], value: float) -> None:
         for dims in dims_list:
             key = (spec.cloudwatch, spec.cloudwatch_unit, dims)
             stat = self._stats.get(key)
@@ -159,7 +161,7 @@ class CloudWatchSink:
                 stat = self._stats[key] = _Stat()
             stat.add(value)
 
-    def _aggregate(self, record: Union[AttemptRecord, CallRecord, StateChange]) -> None:
+    def _aggregate(self, record: _Record) -> None:
         cw = names
         if isinstance(record, StateChange):
             dims: _Dims = (
@@ -229,7 +231,7 @@ class CloudWatchSink:
             self._client = client
         return self._client
 
-    def _publish(self, stats: Dict[_StatKey, _Stat]) -> None:
+    def _publish(self, stats: dict[_StatKey, _Stat]) -> None:
         timestamp = datetime.datetime.fromtimestamp(self._clock(), tz=datetime.timezone.utc)
         data = [
             {

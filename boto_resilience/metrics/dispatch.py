@@ -22,14 +22,15 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any, Callable, Optional
 
 from boto_resilience.metrics._support import PeriodicWorker, RateLimitedLog
 from boto_resilience.metrics.records import AttemptRecord, CallRecord, StateChange
 
 _METHODS = ("on_attempt", "on_call", "on_state_change")
 
-_Handler = Tuple[Any, Callable[[Any], None]]
+_Handler = tuple[Any, Callable[[Any], None]]
 
 
 def is_inline(sink: object) -> bool:
@@ -51,7 +52,7 @@ class Dispatcher:
         max_queue: int = 10_000,
         errors: Optional[RateLimitedLog] = None,
     ) -> None:
-        prepared: List[Any] = []
+        prepared: list[Any] = []
         for sink in sinks:
             if not any(callable(getattr(sink, m, None)) for m in _METHODS):
                 raise TypeError(
@@ -59,7 +60,7 @@ class Dispatcher:
                     f"{', '.join(_METHODS)} (see boto_resilience.metrics.records.Sink)"
                 )
             prepared.append(sink if is_inline(sink) else BackgroundSink(sink, max_queue=max_queue))
-        self.sinks: Tuple[Any, ...] = tuple(prepared)
+        self.sinks: tuple[Any, ...] = tuple(prepared)
         #: False when there is no sink: the adapter may then skip building records altogether.
         self.active: bool = bool(self.sinks)
         self._attempt = self._handlers("on_attempt")
@@ -69,7 +70,7 @@ class Dispatcher:
         self._failures = 0
         self._closed = False
 
-    def _handlers(self, method: str) -> Tuple[_Handler, ...]:
+    def _handlers(self, method: str) -> tuple[_Handler, ...]:
         return tuple(
             (sink, getattr(sink, method))
             for sink in self.sinks
@@ -171,7 +172,7 @@ class BackgroundSink:
         self.max_queue = max_queue
         self.dropped = 0
         self._failures = 0
-        self._queue: Deque[Tuple[str, Any]] = collections.deque()
+        self._queue: collections.deque[tuple[str, Any]] = collections.deque()
         self._errors = errors or RateLimitedLog()
         self._idle = threading.Event()
         self._idle.set()
@@ -179,7 +180,7 @@ class BackgroundSink:
             f"boto_resilience-sink-{type(sink).__name__}", 1.0, self._drain, self._errors
         )
 
-    def _put(self, item: Tuple[str, Any]) -> None:
+    def _put(self, item: tuple[str, Any]) -> None:
         queue = self._queue
         if len(queue) >= self.max_queue:
             self.dropped += 1

@@ -1,4 +1,4 @@
-"""CloudWatch Embedded Metric Format: metrics as JSON log lines that CloudWatch Logs turns into metrics.
+"""CloudWatch Embedded Metric Format: JSON log lines that CloudWatch Logs turns into metrics.
 
 Written to stdout by default (what Lambda and the CloudWatch agent ingest), or to any text stream,
 or to a :class:`logging.Logger`.
@@ -40,7 +40,8 @@ import random
 import sys
 import threading
 import time
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import IO, Any, Callable, Optional
 
 from boto_resilience.metrics import names
 from boto_resilience.metrics._support import (
@@ -61,7 +62,7 @@ _DIMENSION_KEYS = {
     names.METHOD.cloudwatch,
     names.REGION.cloudwatch,
 }
-DEFAULT_DIMENSIONS: Tuple[Tuple[str, ...], ...] = (
+DEFAULT_DIMENSIONS: tuple[tuple[str, ...], ...] = (
     (names.SERVICE.cloudwatch, names.METHOD.cloudwatch),
 )
 
@@ -74,7 +75,7 @@ def validate_namespace(namespace: str) -> str:
     return namespace
 
 
-def validate_dimensions(dimensions: Sequence[Sequence[str]]) -> Tuple[Tuple[str, ...], ...]:
+def validate_dimensions(dimensions: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], ...]:
     sets = tuple(tuple(d) for d in dimensions)
     if not sets:
         raise ValueError("dimensions needs at least one dimension set, e.g. [['Service']]")
@@ -104,8 +105,8 @@ class _Agg:
         self.backoff = 0.0
         self.latency = _Reservoir(max_values, rand)
         self.attempt_latency = _Reservoir(max_values, rand)
-        self.retries_by_category: Dict[str, int] = {}
-        self.errors_by_category: Dict[str, int] = {}
+        self.retries_by_category: dict[str, int] = {}
+        self.errors_by_category: dict[str, int] = {}
 
 
 class EmfSink:
@@ -141,8 +142,8 @@ class EmfSink:
         self._rand = (rand or random.Random()).randrange
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._aggs: Dict[Tuple[str, str, Optional[str]], _Agg] = {}
-        self._changes: Dict[Tuple[str, str, str], int] = {}
+        self._aggs: dict[tuple[str, str, Optional[str]], _Agg] = {}
+        self._changes: dict[tuple[str, str, str], int] = {}
         self._errors = RateLimitedLog()
         self.dropped = 0
         self._sync = self.flush_interval == 0
@@ -218,7 +219,7 @@ class EmfSink:
             self.dropped += sum(a.calls + a.attempts for a in aggs.values()) + len(changes)
             self._errors.warning("emf-write", "EMF sink could not write its documents", exc)
 
-    def _write(self, documents: List[Dict[str, Any]]) -> None:
+    def _write(self, documents: list[dict[str, Any]]) -> None:
         lines = [json.dumps(doc, separators=(",", ":")) for doc in documents]
         with self._write_lock:
             if self._logger is not None:
@@ -229,7 +230,7 @@ class EmfSink:
             stream.write("\n".join(lines) + "\n")
             stream.flush()
 
-    def _directive(self, metrics: List[Tuple[str, str]], dims: Sequence[Sequence[str]]) -> Any:
+    def _directive(self, metrics: list[tuple[str, str]], dims: Sequence[Sequence[str]]) -> Any:
         return {
             "Namespace": self.namespace,
             "Dimensions": [list(d) for d in dims],
@@ -238,17 +239,17 @@ class EmfSink:
 
     def documents(
         self,
-        aggs: Dict[Tuple[str, str, Optional[str]], _Agg],
-        changes: Dict[Tuple[str, str, str], int],
+        aggs: dict[tuple[str, str, Optional[str]], _Agg],
+        changes: dict[tuple[str, str, str], int],
         timestamp_ms: int,
-    ) -> List[Dict[str, Any]]:
+    ) -> list[dict[str, Any]]:
         """The EMF documents for a batch of aggregates (pure; used by ``flush`` and tests)."""
-        docs: List[Dict[str, Any]] = []
+        docs: list[dict[str, Any]] = []
         cw = names
 
-        def document(root: Dict[str, Any], metrics: List[Tuple[str, str]],
-                     dims: Sequence[Sequence[str]]) -> Dict[str, Any]:
-            doc: Dict[str, Any] = {
+        def document(root: dict[str, Any], metrics: list[tuple[str, str]],
+                     dims: Sequence[Sequence[str]]) -> dict[str, Any]:
+            doc: dict[str, Any] = {
                 "_aws": {
                     "Timestamp": timestamp_ms,
                     "CloudWatchMetrics": [self._directive(metrics, dims)],
@@ -265,8 +266,8 @@ class EmfSink:
             }
             latencies = [round(v * 1000, 3) for v in agg.latency.values]
             attempt_latencies = [round(v * 1000, 3) for v in agg.attempt_latency.values]
-            root: Dict[str, Any] = dict(base)
-            metrics: List[Tuple[str, str]] = []
+            root: dict[str, Any] = dict(base)
+            metrics: list[tuple[str, str]] = []
             for spec, value in (
                 (cw.CALLS, agg.calls),
                 (cw.ERRORS, agg.errors),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Optional
 
 from boto_resilience.metrics._support import LOGGER_NAME
 from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
@@ -46,7 +46,7 @@ class LoggingSink:
         self._clock = clock
         self._lock = threading.Lock()
         # (service, operation, level) -> (time of the last line, lines suppressed since)
-        self._last: Dict[Tuple[str, str, int], Tuple[float, int]] = {}
+        self._last: dict[tuple[str, str, int], tuple[float, int]] = {}
 
     def _allow(self, record: AttemptRecord, level: int) -> Optional[int]:
         """None if this line is suppressed, else the number suppressed before it."""
@@ -72,7 +72,7 @@ class LoggingSink:
         suppressed = self._allow(record, level)
         if suppressed is None:
             return
-        fields: Dict[str, Any] = {
+        fields: dict[str, Any] = {
             "service": record.service,
             "operation": record.operation,
             "region": record.region,
@@ -92,7 +92,7 @@ class LoggingSink:
     def on_call(self, record: CallRecord) -> None:
         if not self.logger.isEnabledFor(logging.DEBUG):
             return
-        fields: Dict[str, Any] = {
+        fields: dict[str, Any] = {
             "service": record.service,
             "operation": record.operation,
             "region": record.region,
@@ -128,7 +128,7 @@ class LoggingSink:
         return f"LoggingSink(logger={self.logger.name!r})"
 
 
-def _logfmt(fields: Dict[str, Any]) -> str:
+def _logfmt(fields: dict[str, Any]) -> str:
     parts = []
     for key, value in fields.items():
         if value is None:

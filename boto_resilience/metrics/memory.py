@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Mapping
+from typing import Callable, Optional
 
 from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
 
 
-def percentile(sorted_values: List[float], q: float) -> float:
+def percentile(sorted_values: list[float], q: float) -> float:
     """Linear-interpolated percentile (``q`` in 0..100) of an already sorted list; 0.0 if empty."""
     if not sorted_values:
         return 0.0
@@ -39,7 +40,7 @@ class _Reservoir:
     def __init__(self, size: int, rand: Callable[[int], int]) -> None:
         self.size = size
         self.seen = 0
-        self.values: List[float] = []
+        self.values: list[float] = []
         self.total = 0.0
         self.maximum = 0.0
         self._rand = rand
@@ -70,9 +71,9 @@ class _OpStats:
         self.retries = 0
         self.throttles = 0
         self.backoff = 0.0
-        self.retries_by_category: Dict[str, int] = {}
-        self.errors_by_category: Dict[str, int] = {}
-        self.error_codes: Dict[str, int] = {}
+        self.retries_by_category: dict[str, int] = {}
+        self.errors_by_category: dict[str, int] = {}
+        self.error_codes: dict[str, int] = {}
         self.latency = _Reservoir(size, rand)
         self.attempt_latency = _Reservoir(size, rand)
 
@@ -89,7 +90,7 @@ class LatencySummary:
     max: float
 
     @classmethod
-    def of(cls, values: List[float], count: int, total: float, maximum: float) -> LatencySummary:
+    def of(cls, values: list[float], count: int, total: float, maximum: float) -> LatencySummary:
         ordered = sorted(values)
         return cls(
             count=count,
@@ -124,8 +125,8 @@ class OperationStats:
 class Snapshot:
     """An immutable copy of a :class:`MemorySink`'s aggregates."""
 
-    operations: Mapping[Tuple[str, str], OperationStats]
-    state_changes: Mapping[Tuple[str, str, str], int]  # (component, scope, new state) -> count
+    operations: Mapping[tuple[str, str], OperationStats]
+    state_changes: Mapping[tuple[str, str, str], int]  # (component, scope, new state) -> count
     dropped: int = 0
 
     def get(self, service: str, operation: str) -> Optional[OperationStats]:
@@ -163,8 +164,8 @@ class MemorySink:
         self.max_samples = max_samples
         self._rand = (rand or random.Random()).randrange
         self._lock = threading.Lock()
-        self._ops: Dict[Tuple[str, str], _OpStats] = {}
-        self._changes: Dict[Tuple[str, str, str], int] = {}
+        self._ops: dict[tuple[str, str], _OpStats] = {}
+        self._changes: dict[tuple[str, str, str], int] = {}
         self.closed = False
 
     def _stats(self, service: str, operation: str) -> _OpStats:
@@ -250,11 +251,11 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
-def format_table(snapshot: Snapshot, categories: Optional[List[str]] = None) -> str:
+def format_table(snapshot: Snapshot, categories: Optional[list[str]] = None) -> str:
     """A plain-text table, one row per operation: calls, attempts, retries by category,
     throttles, errors, p50/p99 call latency in milliseconds."""
     if categories is None:
-        seen: Dict[str, None] = {}
+        seen: dict[str, None] = {}
         for stats in snapshot.operations.values():
             for cat in stats.retries_by_category:
                 seen[cat] = None
@@ -262,7 +263,7 @@ def format_table(snapshot: Snapshot, categories: Optional[List[str]] = None) -> 
     headers = ["operation", "calls", "attempts", "retries"]
     headers += [f"retry:{c}" for c in categories]
     headers += ["throttles", "errors", "p50 ms", "p99 ms"]
-    rows: List[List[str]] = []
+    rows: list[list[str]] = []
     for (service, operation), s in sorted(snapshot.operations.items()):
         row = [f"{service}.{operation}", str(s.calls), str(s.attempts), str(s.retries)]
         row += [str(s.retries_by_category.get(c, 0)) for c in categories]
@@ -280,7 +281,7 @@ def format_table(snapshot: Snapshot, categories: Optional[List[str]] = None) -> 
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
 
-    def line(cells: List[str]) -> str:
+    def line(cells: list[str]) -> str:
         first = cells[0].ljust(widths[0])
         rest = [cell.rjust(w) for cell, w in zip(cells[1:], widths[1:])]
         return "  ".join([first, *rest]).rstrip()

@@ -2,39 +2,41 @@
 
 Every sink reads its names from here, so a metric has the same meaning under each name:
 
-======================  ================================  =================  ================  ====
-canonical (OTel)        Prometheus (``<ns>_`` + ...)      CloudWatch / EMF   StatsD (prefix+)  unit
-======================  ================================  =================  ================  ====
-rpc.client.call.duration  call_duration_seconds (hist.)   CallLatency (ms)   call.duration ms  s
-aws.sdk.attempt.duration  attempt_duration_seconds (hist) AttemptLatency     attempt.duration  s
-aws.sdk.calls           calls_total                       Calls              calls             1
-aws.sdk.errors          (calls_total{outcome="error"})    Errors             (calls, tag)      1
-aws.sdk.attempts        attempts_total                    Attempts           attempts          1
-aws.sdk.retries         retries_total                     Retries            retries           1
-aws.sdk.throttles       throttles_total                   Throttles          throttles         1
-aws.sdk.backoff         backoff_seconds_total             BackoffTime (ms)   backoff ms        s
-aws.sdk.state_changes   state_changes_total               StateChanges       state_changes     1
-======================  ================================  =================  ================  ====
+==========================  ===========================  ==============  ================  ====
+canonical (OpenTelemetry)   Prometheus (``<ns>_`` + ..)  CloudWatch/EMF  StatsD (prefix +)  unit
+==========================  ===========================  ==============  ================  ====
+rpc.client.call.duration    call_duration_seconds        CallLatency     call.duration      s
+aws.sdk.attempt.duration    attempt_duration_seconds     AttemptLatency  attempt.duration   s
+aws.sdk.calls               calls_total                  Calls           calls              1
+aws.sdk.errors              calls_total{outcome=error}   Errors          calls (tagged)     1
+aws.sdk.attempts            attempts_total               Attempts        attempts           1
+aws.sdk.retries             retries_total                Retries         retries            1
+aws.sdk.throttles           throttles_total              Throttles       throttles          1
+aws.sdk.backoff             backoff_seconds_total        BackoffTime     backoff            s
+aws.sdk.state_changes       state_changes_total          StateChanges    state_changes      1
+==========================  ===========================  ==============  ================  ====
 
-The call duration uses OpenTelemetry's RPC convention ``rpc.client.call.duration`` (seconds; it
-replaced the millisecond ``rpc.client.duration`` in semantic conventions 1.3x). There is no
-convention for retries, throttles or backoff, so those live under ``aws.sdk.*``.
+(CloudWatch/EMF and StatsD express durations in milliseconds, as is usual there.)
+
+The call duration is OpenTelemetry's RPC convention ``rpc.client.call.duration`` (seconds; it
+replaced the millisecond ``rpc.client.duration``). There is no convention for retries, throttles
+or backoff, so those live under ``aws.sdk.*``.
 
 Attributes follow the OpenTelemetry conventions for the AWS SDK (``rpc.system=aws-api``,
-``rpc.service``, ``rpc.method``, ``cloud.region``, ``error.type``); Prometheus gets the same keys with
-dots turned into underscores (what OTel's own Prometheus exporter does); CloudWatch gets the
+``rpc.service``, ``rpc.method``, ``cloud.region``, ``error.type``); Prometheus gets the same keys
+with dots turned into underscores (what OTel's own Prometheus exporter does); CloudWatch gets the
 PascalCase dimension names usual there. ``rpc.system`` is constant, so only OTel carries it.
 
 ``rpc.service`` is the AWS *service id* (``DynamoDB``, ``S3``, ``SFN``), as the AWS SDK convention
-says, not the boto3 client name (``dynamodb``, ``stepfunctions``) that the records carry. The records
-do not have it and botocore only knows it from the service model, so :func:`service_id` reads it from
-the model file's header once per service and process (well under a millisecond; the full model load
-would cost up to ~100 ms), falling back to the client name. This happens on a sink's label-cache miss,
-never on the steady-state path.
+says, not the boto3 client name (``dynamodb``, ``stepfunctions``) that the records carry. Records
+do not have it and botocore only knows it from the service model, so :func:`service_id` reads it
+from the model file's header once per service and process (well under a millisecond, where the
+full model load costs up to ~100 ms), falling back to the client name. This runs on a sink's
+label-cache miss (or its background thread), never on the steady-state path.
 
-Label values are cleaned once per label set (:func:`clean_value`): length-capped and restricted to a
-safe alphabet. Records are low-cardinality by construction; this is defence in depth, so an odd error
-code can neither explode a backend's series count nor carry arbitrary text into it.
+Label values are cleaned once per label set (:func:`clean_value`): length-capped and restricted to
+a safe alphabet. Records are low-cardinality by construction; this is defence in depth, so an odd
+error code can neither explode a backend's series count nor carry arbitrary text into it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import gzip
 import os
 import re
 import threading
-from typing import Dict, Optional, Tuple
+from typing import Optional
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,9 +162,9 @@ def snake_case(name: str) -> str:
 # --- service id -----------------------------------------------------------------------------
 
 _SERVICE_ID_HEAD = re.compile(rb'"serviceId"\s*:\s*"([^"]{1,64})"')
-_service_ids: Dict[str, str] = {}
+_service_ids: dict[str, str] = {}
 _service_ids_lock = threading.Lock()
-_loader_paths: Optional[Tuple[object, Tuple[str, ...]]] = None
+_loader_paths: Optional[tuple[object, tuple[str, ...]]] = None
 
 
 def service_id(service: str) -> str:

@@ -31,7 +31,7 @@ label set and passes the same object every time (no per-record dict building).
 from __future__ import annotations
 
 import threading
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Optional
 
 from boto_resilience.metrics import names
 from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
@@ -41,7 +41,7 @@ DURATION_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )
 
-_Key = Tuple[str, str, Optional[str], str, Any, Optional[str]]
+_Key = tuple[str, str, Optional[str], str, Any, Optional[str]]
 
 
 class OtelSink:
@@ -81,10 +81,10 @@ class OtelSink:
         self._backoff = _counter(meter, names.BACKOFF)
         self._state_changes = _counter(meter, names.STATE_CHANGES)
         # key -> (attributes for the outcome, common attributes, retry attributes)
-        self._attrs: Dict[_Key, Tuple[Dict[str, str], Dict[str, str], Dict[str, str]]] = {}
+        self._attrs: dict[_Key, tuple[dict[str, str], dict[str, str], dict[str, str]]] = {}
         self._lock = threading.Lock()
 
-    def _bind(self, key: _Key) -> Tuple[Dict[str, str], Dict[str, str], Dict[str, str]]:
+    def _bind(self, key: _Key) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
         service, operation, region, outcome, category, code = key
         common = {
             names.RPC_SYSTEM.key: names.RPC_SYSTEM_VALUE,

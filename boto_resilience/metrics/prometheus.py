@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import threading
 import weakref
-from typing import Any, Dict, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from boto_resilience.metrics import names
 from boto_resilience.metrics.records import AttemptRecord, CallRecord, StateChange
 
 #: Histogram buckets (seconds) for AWS API latency: 5 ms to 60 s.
-DEFAULT_BUCKETS: Tuple[float, ...] = (
+DEFAULT_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 )
 
@@ -85,7 +86,7 @@ class _Families:
 
 _families_lock = threading.Lock()
 # registry -> {namespace: families}; weak so that a test's throw-away registry is freed.
-_families: "weakref.WeakKeyDictionary[Any, Dict[str, _Families]]" = weakref.WeakKeyDictionary()
+_families: weakref.WeakKeyDictionary[Any, dict[str, _Families]] = weakref.WeakKeyDictionary()
 
 
 def _families_for(registry: Any, namespace: str, buckets: Sequence[float]) -> _Families:
@@ -107,8 +108,8 @@ def _label(value: Optional[str]) -> str:
 
 
 # Record fields forming the cache keys.
-_CallKey = Tuple[str, str, Optional[str], str, Any, Optional[str]]
-_AttemptKey = Tuple[str, str, Optional[str], str, Any, Optional[str], bool, bool]
+_CallKey = tuple[str, str, Optional[str], str, Any, Optional[str]]
+_AttemptKey = tuple[str, str, Optional[str], str, Any, Optional[str], bool, bool]
 
 
 class PrometheusSink:
@@ -134,17 +135,17 @@ class PrometheusSink:
         self.namespace = names.snake_case(namespace)
         self.max_series = max_series
         self._m = _families_for(self.registry, self.namespace, buckets)
-        self._calls: Dict[_CallKey, Tuple[Any, Any]] = {}
-        self._attempts: Dict[_AttemptKey, Tuple[Any, Any, Any, Any, Any]] = {}
+        self._calls: dict[_CallKey, tuple[Any, Any]] = {}
+        self._attempts: dict[_AttemptKey, tuple[Any, Any, Any, Any, Any]] = {}
         self._lock = threading.Lock()
 
-    def _base(self, service: str, operation: str, region: Optional[str]) -> Tuple[str, str, str]:
+    def _base(self, service: str, operation: str, region: Optional[str]) -> tuple[str, str, str]:
         return (names.service_id(service), _label(operation), _label(region))
 
     def _error_type(self, code: Optional[str], cache_size: int) -> str:
         return names.OTHER if code and cache_size >= self.max_series else _label(code)
 
-    def _bind_call(self, key: _CallKey) -> Tuple[Any, Any]:
+    def _bind_call(self, key: _CallKey) -> tuple[Any, Any]:
         service, operation, region, outcome, category, code = key
         base = self._base(service, operation, region)
         cat = str(category) if category is not None else ""
@@ -158,7 +159,7 @@ class PrometheusSink:
                 self._calls[key] = children
         return children
 
-    def _bind_attempt(self, key: _AttemptKey) -> Tuple[Any, Any, Any, Any, Any]:
+    def _bind_attempt(self, key: _AttemptKey) -> tuple[Any, Any, Any, Any, Any]:
         service, operation, region, outcome, category, code, throttled, will_retry = key
         base = self._base(service, operation, region)
         cat = str(category) if category is not None else ""

@@ -22,7 +22,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from typing import Any, Dict, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from boto_resilience.metrics import names
 from boto_resilience.metrics._support import RateLimitedLog
@@ -40,14 +41,14 @@ def _tag_value(value: Optional[str]) -> str:
     return names.clean_value(value).replace(":", "_")
 
 
-def _tags(pairs: Sequence[Tuple[str, Optional[str]]], constant: str) -> str:
+def _tags(pairs: Sequence[tuple[str, Optional[str]]], constant: str) -> str:
     parts = [f"{k}:{_tag_value(v)}" for k, v in pairs if v]
     if constant:
         parts.append(constant)
     return "|#" + ",".join(parts) if parts else ""
 
 
-_Key = Tuple[str, str, Optional[str], str, Any, Optional[str]]
+_Key = tuple[str, str, Optional[str], str, Any, Optional[str]]
 
 
 class StatsdSink:
@@ -84,8 +85,8 @@ class StatsdSink:
         self.dropped = 0
         self._errors = RateLimitedLog()
         self._lock = threading.Lock()
-        self._call_tags: Dict[_Key, Tuple[str, str]] = {}
-        self._attempt_tags: Dict[_Key, Tuple[str, str, str]] = {}
+        self._call_tags: dict[_Key, tuple[str, str]] = {}
+        self._attempt_tags: dict[_Key, tuple[str, str, str]] = {}
         self._sock: Optional[socket.socket] = None
         p = self.prefix
         self._n_calls = f"{p}{names.CALLS.statsd}:1|c"
@@ -122,9 +123,9 @@ class StatsdSink:
             self.dropped += 1
             self._errors.warning("statsd-send", "StatsD sink could not send a datagram", exc)
 
-    def _base_tags(self, key: _Key) -> Tuple[list[Tuple[str, Optional[str]]], str]:
+    def _base_tags(self, key: _Key) -> tuple[list[tuple[str, Optional[str]]], str]:
         service, operation, region, outcome, category, code = key
-        pairs: list[Tuple[str, Optional[str]]] = [
+        pairs: list[tuple[str, Optional[str]]] = [
             (names.SERVICE.key, names.service_id(service)),
             (names.METHOD.key, operation),
             (names.REGION.key, region),
@@ -132,7 +133,7 @@ class StatsdSink:
         cat = str(category) if category is not None else "Other"
         return pairs, cat
 
-    def _outcome_pairs(self, key: _Key, cache_size: int) -> list[Tuple[str, Optional[str]]]:
+    def _outcome_pairs(self, key: _Key, cache_size: int) -> list[tuple[str, Optional[str]]]:
         pairs, cat = self._base_tags(key)
         outcome, code = key[3], key[5]
         pairs.append((names.OUTCOME.key, outcome))
@@ -142,7 +143,7 @@ class StatsdSink:
             pairs.append((names.ERROR_TYPE.key, names.OTHER if too_many else code))
         return pairs
 
-    def _bind_call(self, key: _Key) -> Tuple[str, str]:
+    def _bind_call(self, key: _Key) -> tuple[str, str]:
         with self._lock:
             counter = _tags(self._outcome_pairs(key, len(self._call_tags)), self._constant_tags)
             bound = ("|ms" + counter, counter)
@@ -150,7 +151,7 @@ class StatsdSink:
                 self._call_tags[key] = bound
         return bound
 
-    def _bind_attempt(self, key: _Key) -> Tuple[str, str, str]:
+    def _bind_attempt(self, key: _Key) -> tuple[str, str, str]:
         with self._lock:
             full = _tags(self._outcome_pairs(key, len(self._attempt_tags)), self._constant_tags)
             pairs, cat = self._base_tags(key)

@@ -1,0 +1,322 @@
+"""Adaptive client-side rate limiting, driven by throttling responses.
+
+The problem
+===========
+When many threads share a client and the service's capacity is lower than their demand, every
+request beyond the capacity is throttled. Retrying with backoff alone is a poor fix: each
+throttled request still costs a round trip and a share of the service's admission work, calls
+wait through randomised backoffs far longer than necessary (a poor p99), and with a bounded
+number of attempts some calls fail although the service was up all along. The fix is to send
+no faster than the service accepts, so that almost every request is accepted and a waiting
+call waits in an orderly queue instead of in a random backoff.
+
+The algorithm: accept-rate tracking
+===================================
+When throttled, the service is running at its capacity, so the rate at which it *accepts* our
+requests measures that capacity directly. The limiter sends at ``headroom`` (default 1.05)
+times the accept rate it measures over short windows (``window``, 0.25 s):
+
+* a window with throttles: ``rate = headroom x accepted/elapsed``. The service stays saturated
+  (goodput ~ capacity) while only ``1 - 1/headroom`` (~5 %) of requests are throttled: about
+  1.05 requests per successful call;
+* a window without throttles in which callers had to wait for the limiter (the limit was what
+  held them back): grow the rate, faster the longer throttles stay away (x1.1, 1.2, 1.4, 1.8,
+  then x2 per window), so a service whose capacity comes back is found again within a few
+  windows;
+* ``quiet_period`` (5 s) without any throttle: disengage. A client that is throttled
+  continuously never disengages (it sees ~5 % throttles by design), one whose demand fell
+  below the capacity does, and costs nothing again.
+
+Why not CUBIC (botocore's adaptive mode, ``botocore/retries/throttling.py``)? CUBIC cuts the
+rate to 0.7x on each throttle and probes upward along a cubic curve; the sawtooth spends much of
+its time well below capacity (lost goodput) or above it (throttles), and it multiplies the rate
+down on every throttle response rather than once per measurement. Google's client-side
+throttling (SRE book, ch. 21: reject locally with probability
+``(requests - K*accepts)/(requests + 1)``) tracks accepts like this limiter does, but answers
+excess demand by *failing* calls locally; we want to delay them instead (no failed calls), so
+we turn the same accepts measure into a send rate. Accept-rate tracking converges in one window
+after the first throttle, stays within a few percent of capacity, and needs no tuning for the
+capacity's magnitude.
+
+Engaging
+--------
+Until the first throttle the limiter is *disengaged* and costs one attribute check per call
+(``acquire`` and ``on_response(False)`` return at once). On the first throttle it *probes*: for
+``probe_window`` (0.1 s) it does not limit and counts accepts, which, the service being
+saturated, gives the capacity to within a few requests; then it limits. Probing unlimited for
+a tenth of a second costs a handful of extra throttles once per overload episode, and avoids
+both the slow ramp-up of starting from a guess and the cost of measuring before anyone is
+throttled.
+
+Pacing
+------
+Sending is paced by *reservation* (like Guava's ``RateLimiter``): each ``acquire`` takes the
+next free slot (``1/rate`` apart, with up to ``burst_seconds`` of unused slots saved) under the
+lock, then sleeps outside it until its slot. Waiters are served in arrival order, which keeps
+the tail latency close to the median, and nobody busy-waits or wakes up a herd. A caller with a
+deadline passes ``timeout``: if its slot is further away than that, nothing is reserved and
+:class:`WouldExceedDeadline` is raised at once (the plugin maps it to
+``errors.RateLimitedError``) rather than blocking past the deadline.
+
+Every response (first attempt or retry, success or error) is reported with
+``on_response(throttled)``; accepts are counted lock-free, a lock is taken only on throttles and
+at window boundaries.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from typing import Callable, Optional
+
+from boto_resilience.budget import AtomicCounter, KeyedRegistry
+
+__all__ = [
+    "AdaptiveRateLimiter",
+    "LimiterState",
+    "RateLimiterRegistry",
+    "WouldExceedDeadline",
+]
+
+logger = logging.getLogger("boto_resilience")
+
+
+class WouldExceedDeadline(Exception):
+    """The next send slot is further away than the caller can wait: nothing was reserved."""
+
+    def __init__(self, wait: float, timeout: float) -> None:
+        super().__init__(f"rate limit: next slot in {wait:.3f}s, caller can wait {timeout:.3f}s")
+        self.wait = wait
+        self.timeout = timeout
+
+
+class LimiterState(str, enum.Enum):
+    DISENGAGED = "disengaged"  # no throttle seen (recently): no limit, no cost
+    PROBING = "probing"  # just throttled: measuring the accept rate, not limiting yet
+    LIMITING = "limiting"  # sending at headroom x the measured accept rate
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class AdaptiveRateLimiter:
+    """A client-side send-rate limit that engages on throttling and tracks the accept rate.
+
+    ``acquire(timeout)`` before sending each request (returns the seconds it waited, or raises
+    :class:`WouldExceedDeadline`); ``on_response(throttled)`` after each response. Thread-safe.
+    ``on_change(old, new)`` is called (outside the lock) on every state change.
+    """
+
+    def __init__(
+        self,
+        *,
+        headroom: float = 1.05,
+        window: float = 0.25,
+        probe_window: float = 0.1,
+        quiet_period: float = 5.0,
+        burst_seconds: float = 0.05,
+        min_rate: float = 0.5,
+        max_rate: float = 100_000.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        on_change: Optional[Callable[[LimiterState, LimiterState], None]] = None,
+    ) -> None:
+        if headroom < 1.0:
+            raise ValueError("headroom must be >= 1")
+        if min(window, probe_window, quiet_period) <= 0:
+            raise ValueError("window, probe_window and quiet_period must be > 0")
+        if not 0 < min_rate <= max_rate:
+            raise ValueError("need 0 < min_rate <= max_rate")
+        if burst_seconds < 0:
+            raise ValueError("burst_seconds must be >= 0")
+        self.headroom = headroom
+        self.window = window
+        self.probe_window = probe_window
+        self.quiet_period = quiet_period
+        self.burst_seconds = burst_seconds
+        self.min_rate = min_rate
+        self.max_rate = max_rate
+        self._clock = clock
+        self._sleep = sleep
+        self._on_change = on_change
+        self._lock = threading.Lock()
+        # The two flags read without the lock on the fast paths.
+        self._engaged = False
+        self._limiting = False
+        self.state = LimiterState.DISENGAGED
+        self.rate: Optional[float] = None  # sends/s while LIMITING
+        self._accepts = AtomicCounter()
+        self._win_start = 0.0
+        self._win_end = float("inf")
+        self._win_accepts_base = 0
+        self._win_throttles = 0
+        self._win_waited = False
+        self._streak = 0  # consecutive throttle-free windows
+        self._last_throttle = 0.0
+        self._next_free = 0.0
+        # counters for metrics / repr
+        self.throttles = 0
+        self.engagements = 0
+        self.rejected = 0
+
+    # -- the per-request API ------------------------------------------------------------------
+    def acquire(self, timeout: Optional[float] = None) -> float:
+        """Wait for a send slot; return the seconds waited (0.0 when not limiting).
+
+        Raises :class:`WouldExceedDeadline` (having waited for nothing and reserved nothing)
+        if the slot is more than ``timeout`` seconds away.
+        """
+        if not self._limiting:
+            return 0.0
+        wait = self.reserve(timeout)
+        if wait > 0.0:
+            self._sleep(wait)
+        return wait
+
+    def reserve(self, timeout: Optional[float] = None) -> float:
+        """Like :meth:`acquire` but without sleeping: the caller sleeps the returned seconds."""
+        if not self._limiting:
+            return 0.0
+        changed = None
+        with self._lock:
+            now = self._clock()
+            if now >= self._win_end:
+                changed = self._roll(now)
+            rate = self.rate
+            if not self._limiting or rate is None:
+                wait = 0.0
+            else:
+                interval = 1.0 / rate
+                burst = max(1.0, rate * self.burst_seconds)
+                slot = max(self._next_free, now - burst * interval)
+                wait = slot - now if slot > now else 0.0
+                if timeout is not None and wait > timeout:
+                    self.rejected += 1
+                    self._notify(changed)
+                    raise WouldExceedDeadline(wait, max(0.0, timeout))
+                self._next_free = slot + interval
+                if wait > 0.0:
+                    self._win_waited = True
+        self._notify(changed)
+        return wait
+
+    def on_response(self, throttled: bool) -> None:
+        """Report one response. Accepts are counted without a lock."""
+        if not throttled:
+            if not self._engaged:
+                return
+            self._accepts.incr()
+            if self._clock() < self._win_end:
+                return
+            with self._lock:
+                now = self._clock()
+                changed = self._roll(now) if now >= self._win_end else None
+            self._notify(changed)
+            return
+        with self._lock:
+            now = self._clock()
+            self.throttles += 1
+            self._last_throttle = now
+            if not self._engaged:
+                changed: Optional[tuple[LimiterState, LimiterState]] = self._engage(now)
+            else:
+                self._win_throttles += 1
+                changed = self._roll(now) if now >= self._win_end else None
+        self._notify(changed)
+
+    # -- state machine (all under the lock) ---------------------------------------------------
+    def _set_state(self, new: LimiterState) -> Optional[tuple[LimiterState, LimiterState]]:
+        old = self.state
+        if old is new:
+            return None
+        self.state = new
+        self._engaged = new is not LimiterState.DISENGAGED
+        self._limiting = new is LimiterState.LIMITING
+        return (old, new)
+
+    def _start_window(self, now: float, length: float) -> None:
+        self._win_start = now
+        self._win_end = now + length
+        self._win_accepts_base = self._accepts.read()
+        self._win_throttles = 0
+        self._win_waited = False
+
+    def _engage(self, now: float) -> Optional[tuple[LimiterState, LimiterState]]:
+        self.engagements += 1
+        self.rate = None
+        self._streak = 0
+        self._start_window(now, self.probe_window)
+        self._win_throttles = 1
+        return self._set_state(LimiterState.PROBING)
+
+    def _roll(self, now: float) -> Optional[tuple[LimiterState, LimiterState]]:
+        """Close the current window and adjust the rate from what it saw."""
+        elapsed = max(now - self._win_start, 1e-9)
+        accepts = self._accepts.read() - self._win_accepts_base
+        accept_rate = accepts / elapsed
+        changed = None
+        if self.state is LimiterState.PROBING:
+            self.rate = self._clamp(accept_rate * self.headroom)
+            self._next_free = now
+            changed = self._set_state(LimiterState.LIMITING)
+        elif self._win_throttles:
+            self._streak = 0
+            self.rate = self._clamp(accept_rate * self.headroom)
+        elif now - self._last_throttle >= self.quiet_period:
+            self.rate = None
+            self._win_end = float("inf")
+            return self._set_state(LimiterState.DISENGAGED)
+        else:
+            self._streak += 1
+            if self._win_waited and self.rate is not None:
+                growth = min(1.0, 0.05 * 2.0**self._streak)
+                self.rate = self._clamp(self.rate * (1.0 + growth))
+        self._start_window(now, self.window)
+        return changed
+
+    def _clamp(self, rate: float) -> float:
+        return min(self.max_rate, max(self.min_rate, rate))
+
+    def _notify(self, changed: Optional[tuple[LimiterState, LimiterState]]) -> None:
+        if changed is None or self._on_change is None:
+            return
+        try:
+            self._on_change(*changed)
+        except Exception:  # a metrics callback must never break a call
+            logger.warning("rate limiter on_change callback failed", exc_info=True)
+
+    def reset(self) -> None:
+        """Back to disengaged, forgetting everything measured."""
+        with self._lock:
+            changed = self._set_state(LimiterState.DISENGAGED)
+            self.rate = None
+            self._win_end = float("inf")
+        self._notify(changed)
+
+    @property
+    def engaged(self) -> bool:
+        return self._engaged
+
+    def __repr__(self) -> str:
+        rate = "none" if self.rate is None else f"{self.rate:.1f}/s"
+        return (
+            f"AdaptiveRateLimiter(state={self.state.value}, rate={rate}, "
+            f"headroom={self.headroom}, throttles={self.throttles}, rejected={self.rejected})"
+        )
+
+
+class RateLimiterRegistry(KeyedRegistry[AdaptiveRateLimiter]):
+    """One :class:`AdaptiveRateLimiter` per ``(scope key, service, region)``; the scope key is
+    a client, a session, or ``None`` (process), as for :class:`~boto_resilience.budget.BudgetRegistry`.
+    Keyword arguments are passed to every limiter it creates."""
+
+    def __init__(self, **limiter_kwargs: object) -> None:
+        def make(service: str, region: Optional[str]) -> AdaptiveRateLimiter:
+            return AdaptiveRateLimiter(**limiter_kwargs)  # type: ignore[arg-type]
+
+        super().__init__(make)
+
+    def limiter(self, scope_key: object, service: str, region: Optional[str]) -> AdaptiveRateLimiter:
+        return self.get(scope_key, service, region)
