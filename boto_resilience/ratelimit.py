@@ -204,6 +204,7 @@ class AdaptiveRateLimiter:
 
     def on_response(self, throttled: bool) -> None:
         """Report one response. Accepts are counted without a lock."""
+        changed: Optional[tuple[LimiterState, LimiterState]] = None
         if not throttled:
             if not self._engaged:
                 return
@@ -212,18 +213,20 @@ class AdaptiveRateLimiter:
                 return
             with self._lock:
                 now = self._clock()
-                changed = self._roll(now) if now >= self._win_end else None
+                if now >= self._win_end:
+                    changed = self._roll(now)
             self._notify(changed)
             return
         with self._lock:
             now = self._clock()
             self.throttles += 1
+            if self._engaged and now >= self._win_end:
+                changed = self._roll(now)  # may disengage: then this throttle re-engages
             self._last_throttle = now
-            if not self._engaged:
-                changed: Optional[tuple[LimiterState, LimiterState]] = self._engage(now)
-            else:
+            if self._engaged:
                 self._win_throttles += 1
-                changed = self._roll(now) if now >= self._win_end else None
+            else:
+                changed = self._engage(now)
         self._notify(changed)
 
     # -- state machine (all under the lock) ---------------------------------------------------
@@ -252,22 +255,30 @@ class AdaptiveRateLimiter:
         return self._set_state(LimiterState.PROBING)
 
     def _roll(self, now: float) -> Optional[tuple[LimiterState, LimiterState]]:
-        """Close the current window and adjust the rate from what it saw."""
+        """Close the current window and adjust the rate from what it saw.
+
+        A window that ran far past its length (the client went idle: windows only close when
+        something happens) mixes activity with silence, so its accept rate is not a capacity
+        measurement: it may disengage the limiter or raise the rate, never lower it.
+        """
         elapsed = max(now - self._win_start, 1e-9)
-        accepts = self._accepts.read() - self._win_accepts_base
-        accept_rate = accepts / elapsed
+        probing = self.state is LimiterState.PROBING
+        stale = elapsed > 4.0 * (self.probe_window if probing else self.window)
+        accept_rate = (self._accepts.read() - self._win_accepts_base) / elapsed
         changed = None
-        if self.state is LimiterState.PROBING:
+        if probing and stale:
+            # One throttle, then silence: not an overload.
+            return self._disengage()
+        if probing:
             self.rate = self._clamp(accept_rate * self.headroom)
             self._next_free = now
             changed = self._set_state(LimiterState.LIMITING)
+        elif now - self._last_throttle >= self.quiet_period:
+            return self._disengage()
         elif self._win_throttles:
             self._streak = 0
-            self.rate = self._clamp(accept_rate * self.headroom)
-        elif now - self._last_throttle >= self.quiet_period:
-            self.rate = None
-            self._win_end = float("inf")
-            return self._set_state(LimiterState.DISENGAGED)
+            if not stale:
+                self.rate = self._clamp(accept_rate * self.headroom)
         else:
             self._streak += 1
             if self._win_waited and self.rate is not None:
@@ -275,6 +286,11 @@ class AdaptiveRateLimiter:
                 self.rate = self._clamp(self.rate * (1.0 + growth))
         self._start_window(now, self.window)
         return changed
+
+    def _disengage(self) -> Optional[tuple[LimiterState, LimiterState]]:
+        self.rate = None
+        self._win_end = float("inf")
+        return self._set_state(LimiterState.DISENGAGED)
 
     def _clamp(self, rate: float) -> float:
         return min(self.max_rate, max(self.min_rate, rate))
@@ -290,9 +306,7 @@ class AdaptiveRateLimiter:
     def reset(self) -> None:
         """Back to disengaged, forgetting everything measured."""
         with self._lock:
-            changed = self._set_state(LimiterState.DISENGAGED)
-            self.rate = None
-            self._win_end = float("inf")
+            changed = self._disengage()
         self._notify(changed)
 
     @property
@@ -308,9 +322,11 @@ class AdaptiveRateLimiter:
 
 
 class RateLimiterRegistry(KeyedRegistry[AdaptiveRateLimiter]):
-    """One :class:`AdaptiveRateLimiter` per ``(scope key, service, region)``; the scope key is
-    a client, a session, or ``None`` (process), as for :class:`~boto_resilience.budget.BudgetRegistry`.
-    Keyword arguments are passed to every limiter it creates."""
+    """One :class:`AdaptiveRateLimiter` per ``(scope key, service, region)``.
+
+    The scope key is a client, a session, or ``None`` (process), as for
+    :class:`~boto_resilience.budget.BudgetRegistry`. Keyword arguments are passed to every
+    limiter it creates (share a ``clock``/``sleep`` here in tests)."""
 
     def __init__(self, **limiter_kwargs: object) -> None:
         def make(service: str, region: Optional[str]) -> AdaptiveRateLimiter:
@@ -318,5 +334,7 @@ class RateLimiterRegistry(KeyedRegistry[AdaptiveRateLimiter]):
 
         super().__init__(make)
 
-    def limiter(self, scope_key: object, service: str, region: Optional[str]) -> AdaptiveRateLimiter:
+    def limiter(
+        self, scope_key: object, service: str, region: Optional[str]
+    ) -> AdaptiveRateLimiter:
         return self.get(scope_key, service, region)
