@@ -13,8 +13,9 @@ import importlib.machinery
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from types import ModuleType
-from typing import Optional, Sequence
+from typing import Optional
 
 _DONE = "_boto_resilience_startup_done"
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import List, Optional
+from typing import Optional
 
 
-def _cmd_run(command: List[str]) -> int:
+def _cmd_run(command: list[str]) -> int:
     if command and command[0] == "--":
         command = command[1:]
     if not command:
@@ -62,7 +62,7 @@ def _cmd_classify(code: str, service: Optional[str], status: Optional[int]) -> i
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="boto-resilience", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)

@@ -3,7 +3,8 @@
 Precedence, lowest first: built-in defaults < TOML file (``BOTO_RESILIENCE_CONFIG``) <
 ``BOTO_RESILIENCE_<SETTING>`` environment variables < explicit keyword arguments. Every setting
 has exactly one name, used as the keyword argument, the TOML key and (upper-cased, prefixed) the
-environment variable: ``max_attempts=4`` / ``max_attempts = 4`` / ``BOTO_RESILIENCE_MAX_ATTEMPTS=4``.
+environment variable: ``max_attempts=4`` / ``max_attempts = 4`` /
+``BOTO_RESILIENCE_MAX_ATTEMPTS=4``.
 
 Per-service and per-operation overrides live in one mapping, ``overrides``, keyed by the boto3
 client name (``"dynamodb"``) or ``"<service>.<Operation>"`` (``"dynamodb.Query"``); in TOML they
@@ -24,7 +25,8 @@ import math
 import os
 import sys
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from collections.abc import Iterable, Mapping
+from typing import Any, Callable, Optional
 
 ENV_PREFIX = "BOTO_RESILIENCE_"
 ENV_ENABLE = "BOTO_RESILIENCE"
@@ -103,7 +105,7 @@ def _optional_attempts(name: str, value: Any) -> Optional[int]:
     return int(number)
 
 
-def _choice(choices: Tuple[str, ...]) -> Callable[[str, Any], str]:
+def _choice(choices: tuple[str, ...]) -> Callable[[str, Any], str]:
     def parse(name: str, value: Any) -> str:
         text = value.strip().lower().replace("-", "_") if isinstance(value, str) else value
         if text not in choices:
@@ -113,7 +115,7 @@ def _choice(choices: Tuple[str, ...]) -> Callable[[str, Any], str]:
     return parse
 
 
-def _str_tuple(name: str, value: Any) -> Tuple[str, ...]:
+def _str_tuple(name: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
@@ -121,7 +123,7 @@ def _str_tuple(name: str, value: Any) -> Tuple[str, ...]:
     raise _fail(name, value, "a comma-separated string or a list of error codes")
 
 
-def _metrics(name: str, value: Any) -> Tuple[Any, ...]:
+def _metrics(name: str, value: Any) -> tuple[Any, ...]:
     """Sink names (from anywhere) or sink objects (explicit arguments only)."""
     from boto_resilience.metrics.records import Sink
 
@@ -129,7 +131,7 @@ def _metrics(name: str, value: Any) -> Tuple[Any, ...]:
                 "statsd, cloudwatch), none, or sink objects")
     if value is None:
         return ()
-    items: List[Any]
+    items: list[Any]
     if isinstance(value, str):
         text = value.strip().lower()
         items = [] if text in ("", "none", "off") else [p.strip() for p in text.split(",")]
@@ -140,7 +142,7 @@ def _metrics(name: str, value: Any) -> Tuple[Any, ...]:
     else:
         raise _fail(name, value, accepted)
     known = _sink_names()
-    out: List[Any] = []
+    out: list[Any] = []
     for item in items:
         if isinstance(item, str):
             if item.strip().lower() not in known:
@@ -153,7 +155,7 @@ def _metrics(name: str, value: Any) -> Tuple[Any, ...]:
     return tuple(out)
 
 
-def _sink_names() -> Tuple[str, ...]:
+def _sink_names() -> tuple[str, ...]:
     try:
         from boto_resilience.metrics import SINK_NAMES
     except ImportError:  # pragma: no cover - the metrics package always ships
@@ -177,7 +179,7 @@ class Setting:
     doc: str
 
 
-SETTINGS: Tuple[Setting, ...] = (
+SETTINGS: tuple[Setting, ...] = (
     Setting("max_attempts", _optional_attempts, None,
             "total attempts per call, first included; none: the client's Config(retries=...) or "
             "AWS_MAX_ATTEMPTS if set, else botocore's standard-mode default for the service"),
@@ -208,7 +210,7 @@ SETTINGS: Tuple[Setting, ...] = (
     Setting("scope", _choice(SCOPES), "process",
             "what shares a retry budget, rate limiter and circuit breaker"),
 )
-SETTINGS_BY_NAME: Dict[str, Setting] = {s.name: s for s in SETTINGS}
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 OVERRIDABLE = frozenset({"max_attempts", "backoff", "base_delay", "throttle_base_delay",
                          "max_delay", "deadline", "retry_after_max", "retry_codes",
                          "ambiguous_retry"})
@@ -225,9 +227,9 @@ class Config:
     max_delay: float = 20.0
     deadline: Optional[float] = None
     retry_after_max: float = 20.0
-    retry_codes: Tuple[str, ...] = ()
+    retry_codes: tuple[str, ...] = ()
     ambiguous_retry: str = "idempotent"
-    metrics: Tuple[Any, ...] = ()
+    metrics: tuple[Any, ...] = ()
     namespace: str = "BotoResilience"
     retry_budget: bool = True
     rate_limit: bool = True
@@ -237,7 +239,7 @@ class Config:
     overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     #: setting -> where its value came from ("default", "file:<path>", "env:<VAR>", "argument").
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
-    _cache: Dict[Tuple[str, str], Config] = dataclasses.field(
+    _cache: dict[tuple[str, str], Config] = dataclasses.field(
         default_factory=dict, compare=False, repr=False)
     _lock: Any = dataclasses.field(default_factory=threading.Lock, compare=False, repr=False)
 
@@ -250,7 +252,7 @@ class Config:
         resolved = self._cache.get(key)
         if resolved is not None:
             return resolved
-        changes: Dict[str, Any] = {}
+        changes: dict[str, Any] = {}
         changes.update(self.overrides.get(service, {}))
         changes.update(self.overrides.get(f"{service}.{operation}", {}))
         resolved = dataclasses.replace(self, overrides={}, **changes) if changes else self
@@ -262,7 +264,7 @@ class Config:
         """Whether ``name`` was set by the user anywhere (file, environment, argument)."""
         return self.sources.get(name, "default") != "default"
 
-    def describe(self) -> List[Tuple[str, str, str]]:
+    def describe(self) -> list[tuple[str, str, str]]:
         """(setting, value, source) rows, for ``boto-resilience config``."""
         rows = []
         for setting in SETTINGS:
@@ -279,11 +281,11 @@ class Config:
         return rows
 
 
-def _parse_overrides(raw: Any, origin: str) -> Dict[str, Dict[str, Any]]:
+def _parse_overrides(raw: Any, origin: str) -> dict[str, dict[str, Any]]:
     if not isinstance(raw, Mapping):
         raise ConfigError(f"boto_resilience: invalid overrides in {origin}: expected a mapping of "
                           "'service' or 'service.Operation' to settings")
-    out: Dict[str, Dict[str, Any]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for key, table in raw.items():
         if not isinstance(key, str) or not key or key.count(".") > 1:
             raise ConfigError(f"boto_resilience: invalid overrides key {key!r} in {origin}: "
@@ -291,7 +293,7 @@ def _parse_overrides(raw: Any, origin: str) -> Dict[str, Dict[str, Any]]:
         if not isinstance(table, Mapping):
             raise ConfigError(f"boto_resilience: invalid overrides.{key} in {origin}: "
                               "expected a table of settings")
-        parsed: Dict[str, Any] = {}
+        parsed: dict[str, Any] = {}
         for name, value in table.items():
             if name not in OVERRIDABLE:
                 raise ConfigError(f"boto_resilience: invalid setting overrides.{key}.{name} in "
@@ -303,10 +305,10 @@ def _parse_overrides(raw: Any, origin: str) -> Dict[str, Dict[str, Any]]:
 
 
 def _merge(base: Config, values: Mapping[str, Any], origin: str,
-           errors: Optional[List[str]]) -> Config:
+           errors: Optional[list[str]]) -> Config:
     """Apply raw ``values`` on top of ``base``. With ``errors`` given, collect bad values there
     (and skip them) instead of raising."""
-    changes: Dict[str, Any] = {}
+    changes: dict[str, Any] = {}
     sources = dict(base.sources)
     overrides = {k: dict(v) for k, v in base.overrides.items()}
     for name, raw in values.items():
@@ -329,7 +331,7 @@ def _merge(base: Config, values: Mapping[str, Any], origin: str,
     return dataclasses.replace(base, overrides=overrides, sources=sources, **changes)
 
 
-def _load_toml(path: str) -> Dict[str, Any]:
+def _load_toml(path: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.9/3.10 only
@@ -341,11 +343,11 @@ def _load_toml(path: str) -> Dict[str, Any]:
     return dict(section) if isinstance(section, Mapping) else {}
 
 
-def from_environment(environ: Optional[Mapping[str, str]] = None) -> Tuple[Config, List[str]]:
+def from_environment(environ: Optional[Mapping[str, str]] = None) -> tuple[Config, list[str]]:
     """Defaults < TOML file < environment variables. Returns the config and the error messages
     for values it had to ignore. Never raises for bad values."""
     env = os.environ if environ is None else environ
-    errors: List[str] = []
+    errors: list[str] = []
     config = Config(sources={s.name: "default" for s in SETTINGS})
     path = env.get(ENV_CONFIG_FILE, "").strip()
     if path:

@@ -32,7 +32,7 @@ import logging
 import random
 import threading
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Optional
 
 from botocore.exceptions import (
     ConnectionClosedError,
@@ -67,7 +67,7 @@ class _Throttle:
 
     def __init__(self, interval: float = 60.0) -> None:
         self._interval = interval
-        self._last: Dict[str, float] = {}
+        self._last: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def report(self, component: str, exc: BaseException) -> None:
@@ -88,7 +88,7 @@ class CallState:
     """Mutable state of one API call, kept in botocore's per-call context dict."""
 
     __slots__ = ("op", "start", "attempt_start", "attempts", "throttles", "backoff",
-                 "last_delay", "clock_skew_retried", "last_outcome")
+                 "last_delay", "clock_skew_retried", "spent")
 
     def __init__(self, op: OperationState, now: float) -> None:
         self.op = op
@@ -99,9 +99,9 @@ class CallState:
         self.backoff = 0.0
         self.last_delay = 0.0
         self.clock_skew_retried = False
-        self.last_outcome: Optional[Outcome] = None
+        self.spent = 0  # retry-budget tokens this call's retries took
 
-    def summary(self) -> Dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
         return {"Attempts": self.attempts, "BackoffSeconds": round(self.backoff, 6)}
 
 
@@ -155,7 +155,7 @@ class Engine:
         self._fallback = fallback  # botocore's own retry handler, built lazily by the plugin
         self.config = config
         self.dispatcher = dispatcher
-        self._ops: Dict[str, OperationState] = {}
+        self._ops: dict[str, OperationState] = {}
         self.guards: Any = None  # budget / rate limiter / breaker, set by the plugin
         #: one-off set-up the plugin wants done on the first call (e.g. after botocore has
         #: finished building the client); None afterwards.
@@ -175,7 +175,7 @@ class Engine:
             return max(1, int(self._user_attempts))
         from botocore.retries import standard
 
-        defaults: Dict[str, int] = getattr(standard, "_SERVICE_MAX_ATTEMPTS", {})
+        defaults: dict[str, int] = getattr(standard, "_SERVICE_MAX_ATTEMPTS", {})
         return defaults.get(self.service_event, 3)
 
     def operation(self, name: str) -> OperationState:
@@ -206,16 +206,22 @@ class Engine:
                 retries = context.get("retries")
                 if retries is not None:
                     retries["max"] = state.op.policy.max_attempts
-            state.attempt_start = now
-            state.attempts += 1
             guards = self.guards
             if guards is None:
+                state.attempt_start = now
+                state.attempts += 1
                 return
         except Exception as exc:  # fail open
             FAILURES.report("request-created", exc)
             return
-        # Outside the try: a fail-fast error from the guards is deliberate and must propagate.
+        # Outside the try: a fail-fast error from the guards is deliberate and must propagate
+        # (botocore reports it through after-call-error, where we record the call).
         guards.before_attempt(self, state, request)
+        state.attempt_start = self._clock()  # after any rate-limiter wait
+        state.attempts += 1
+
+    def now(self) -> float:
+        return self._clock()
 
     def on_seed_max_attempts(self, request: Any, **kwargs: Any) -> None:
         """Takes botocore's ``seed-max-attempts`` slot; the header is set in request-created."""
@@ -282,22 +288,22 @@ class Engine:
                                            caught_exception=caught_exception,
                                            request_dict=request_dict)
         outcome = self.outcome_of(response, caught_exception)
-        state.last_outcome = outcome
         if outcome.throttled:
             state.throttles += 1
+        guards = self.guards
+        if guards is not None:
+            guards.on_failure(self, state, outcome)
         now = self._clock()
         policy = state.op.policy
         delay = policy.decide(outcome, attempts, now - state.start, state.last_delay,
                               state.clock_skew_retried)
-        if delay is not None and self.guards is not None:
-            delay = self.guards.allow_retry(self, state, outcome, delay)
+        if delay is not None and guards is not None:
+            delay = guards.allow_retry(self, state, outcome, delay)
         if delay is not None:
             if outcome.category is Category.ClockSkew:
                 state.clock_skew_retried = True
             state.last_delay = delay
             state.backoff += delay
-        elif self.guards is not None:
-            self.guards.after_attempt(self, state, outcome)
         if self.dispatcher.active:
             self._emit_attempt(state, outcome, outcome.status, outcome.code, delay)
         return delay
@@ -341,7 +347,7 @@ class Engine:
             except AttributeError:
                 pass
             if self.dispatcher.active:
-                outcome = state.last_outcome or self.outcome_of(None, exception)
+                outcome = self.outcome_of(None, exception)
                 self._emit_call(state, ERROR, outcome.category, outcome.code, outcome.status)
         except Exception as exc:  # fail open
             FAILURES.report("after-call-error", exc)
@@ -367,13 +373,6 @@ class Engine:
             attempts=state.attempts, retries=max(0, state.attempts - 1),
             throttles=state.throttles, backoff=state.backoff,
             latency=self._clock() - state.start))
-
-    def emit_fail_fast(self, state: CallState, exc: BaseException) -> None:
-        """Record a call that our guards failed before sending (called by the guards)."""
-        if self.dispatcher.active:
-            state.attempts -= 1  # the attempt counted in request-created was never sent
-            self._emit_call(state, ERROR, _category_of(exc), _code_of(exc), None)
-            state.attempts += 1
 
 
 def _category_of(exc: BaseException) -> Category:

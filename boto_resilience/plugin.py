@@ -30,7 +30,8 @@ import logging
 import threading
 import types
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any, Callable, Optional
 
 from boto_resilience import config as config_mod
 from boto_resilience.config import Config
@@ -63,7 +64,7 @@ def uninstrumented() -> Iterator[None]:
 # --- configuration ------------------------------------------------------------------------
 
 
-def _effective_config(settings: Dict[str, Any]) -> Optional[Config]:
+def _effective_config(settings: dict[str, Any]) -> Optional[Config]:
     """The environment's configuration with ``settings`` on top; None if the environment is
     invalid (logged once at ERROR). Bad explicit settings raise ConfigError."""
     global _env_errors_logged
@@ -89,14 +90,14 @@ class _NullDispatcher:
     def close(self) -> None: ...
 
 
-def _build_dispatcher(config: Config) -> Tuple[Any, List[Any]]:
+def _build_dispatcher(config: Config) -> tuple[Any, list[Any]]:
     """A dispatcher for the configured sinks, and the sinks we built (and so must close)."""
     if not config.metrics:
         return _NullDispatcher(), []
     from boto_resilience import metrics
 
-    sinks: List[Any] = []
-    built: List[Any] = []
+    sinks: list[Any] = []
+    built: list[Any] = []
     for item in config.metrics:
         if isinstance(item, str):
             sink = metrics.build_sink(item, config.namespace)
@@ -114,7 +115,7 @@ class _RecordingEmitter:
     """Stands in for a client's emitter and records what botocore registers on it."""
 
     def __init__(self) -> None:
-        self.calls: List[Tuple[str, str, Any, Optional[str]]] = []
+        self.calls: list[tuple[str, str, Any, Optional[str]]] = []
 
     def register(self, event_name: str, handler: Any, unique_id: Optional[str] = None,
                  unique_id_uses_count: bool = False) -> None:
@@ -129,7 +130,7 @@ class _RecordingEmitter:
         self.calls.append(("register_last", event_name, handler, unique_id))
 
 
-def _botocore_retry_registrations(client: Any) -> List[Tuple[str, str, Any, Optional[str]]]:
+def _botocore_retry_registrations(client: Any) -> list[tuple[str, str, Any, Optional[str]]]:
     """What botocore's ``ClientCreator._register_retries`` registers for this client."""
     import botocore.client
     import botocore.retryhandler
@@ -141,10 +142,10 @@ def _botocore_retry_registrations(client: Any) -> List[Tuple[str, str, Any, Opti
         config=meta.config, service_model=meta.service_model, events=recorder,
         region_name=meta.region_name, partition=getattr(meta, "partition", "aws")))
     creator = botocore.client.ClientCreator.__new__(botocore.client.ClientCreator)
-    creator._loader = client._loader  # type: ignore[attr-defined]
-    creator._retry_handler_factory = botocore.retryhandler  # type: ignore[attr-defined]
-    creator._retry_config_translator = botocore.translate  # type: ignore[attr-defined]
-    creator._register_retries(fake)  # type: ignore[attr-defined]
+    creator._loader = client._loader
+    creator._retry_handler_factory = botocore.retryhandler
+    creator._retry_config_translator = botocore.translate
+    creator._register_retries(fake)
     return recorder.calls
 
 
@@ -153,9 +154,9 @@ def _is_adaptive_limiter(handler: Any) -> bool:
     return type(owner).__name__ == "ClientRateLimiter"
 
 
-def _adaptive_limiter_handlers(client: Any) -> List[Tuple[str, Any]]:
+def _adaptive_limiter_handlers(client: Any) -> list[tuple[str, Any]]:
     """botocore's adaptive-mode rate limiter handlers registered on this client, if any."""
-    found: List[Tuple[str, Any]] = []
+    found: list[tuple[str, Any]] = []
     emitter = getattr(client.meta.events, "_emitter", client.meta.events)
     trie = getattr(emitter, "_handlers", None)
     if trie is None:
@@ -179,10 +180,10 @@ class _ClientCover:
         self.engine = engine
         self.undo_exceptions = undo_exceptions
         self.took_slots = took_slots_from_botocore
-        self.removed_limiter: List[Tuple[str, Any]] = []
+        self.removed_limiter: list[tuple[str, Any]] = []
         self.owner: Any = None
 
-    def uids(self) -> List[Tuple[str, str]]:
+    def uids(self) -> list[tuple[str, str]]:
         svc = self.engine.service_event
         return [
             (f"request-created.{svc}", f"{_UID}-request-created-{svc}"),
@@ -208,10 +209,10 @@ class _ClientCover:
         for event, uid in self.uids():
             events.unregister(event, unique_id=uid)
         self.undo_exceptions()
-        for method, event, handler, uid in _botocore_retry_registrations(client):
+        for method, name, handler, unique_id in _botocore_retry_registrations(client):
             if _is_adaptive_limiter(handler):
                 continue  # botocore's original limiter is re-registered below, if we took it
-            getattr(events, method)(event, handler, unique_id=uid)
+            getattr(events, method)(name, handler, unique_id=unique_id)
         for event, handler in self.removed_limiter:
             events.register(event, handler)
         self.removed_limiter = []
@@ -231,7 +232,7 @@ def _instrument(client: Any, config: Config, dispatcher: Any, *, new_client: boo
         cover.engine.reconfigure(config, dispatcher)
         cover.engine.guards = guards_factory(cover.engine) if guards_factory else None
         return cover
-    holder: Dict[str, Any] = {}
+    holder: dict[str, Any] = {}
 
     def fallback() -> Any:
         if "handler" not in holder:
@@ -277,9 +278,9 @@ class Handle:
     def __init__(self, config: Optional[Config]) -> None:
         self.config = config
         self.active = config is not None
-        self._clients: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
         self._dispatcher: Any = _NullDispatcher()
-        self._built_sinks: List[Any] = []
+        self._built_sinks: list[Any] = []
         self._closed = False
         self._guards: Any = None
         if config is not None:
@@ -311,7 +312,7 @@ class Handle:
         cover.owner = self
         self._clients.add(client)
 
-    def clients(self) -> List[Any]:
+    def clients(self) -> list[Any]:
         """The live clients this handle covers."""
         return [c for c in list(self._clients)
                 if getattr(getattr(c, _ENGINE_ATTR, None), "owner", None) is self]
@@ -446,10 +447,10 @@ def attach(client: Any, **settings: Any) -> Handle:
 class _Installation(Handle):
     """Process-wide: every botocore session created from now on."""
 
-    def __init__(self, config: Optional[Config], settings: Dict[str, Any]) -> None:
+    def __init__(self, config: Optional[Config], settings: dict[str, Any]) -> None:
         super().__init__(config)
         self.settings = settings
-        self.sessions: List[Handle] = []
+        self.sessions: list[Handle] = []
 
     def initializer(self, session: Any) -> None:
         try:

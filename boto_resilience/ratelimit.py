@@ -281,8 +281,8 @@ class AdaptiveRateLimiter:
                 self.rate = self._clamp(accept_rate * self.headroom)
         else:
             self._streak += 1
-            if self._win_waited and self.rate is not None:
-                growth = min(1.0, 0.05 * 2.0**self._streak)
+            if self._win_waited and self.rate is not None and self._streak >= 2:
+                growth = min(1.0, 0.05 * 2.0 ** (self._streak - 1))
                 self.rate = self._clamp(self.rate * (1.0 + growth))
         self._start_window(now, self.window)
         return changed

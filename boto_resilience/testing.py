@@ -8,7 +8,6 @@ tested exactly and instantly: ``sleep`` advances time instead of waiting.
 from __future__ import annotations
 
 import threading
-from typing import List
 
 from boto_resilience.metrics.records import AttemptRecord, CallRecord, StateChange
 
@@ -23,7 +22,7 @@ class FakeClock:
     def __init__(self, start: float = 1000.0) -> None:
         self._now = float(start)
         self._lock = threading.Lock()
-        self.sleeps: List[float] = []
+        self.sleeps: list[float] = []
 
     def monotonic(self) -> float:
         return self._now
@@ -50,9 +49,9 @@ class RecordingSink:
     """A metrics sink that keeps every record, for assertions in tests."""
 
     def __init__(self) -> None:
-        self.attempts: List[AttemptRecord] = []
-        self.calls: List[CallRecord] = []
-        self.changes: List[StateChange] = []
+        self.attempts: list[AttemptRecord] = []
+        self.calls: list[CallRecord] = []
+        self.changes: list[StateChange] = []
         self.closed = False
 
     def on_attempt(self, record: AttemptRecord) -> None:

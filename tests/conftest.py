@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import types
-from typing import Any, Iterator, List
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import botocore.endpoint
@@ -48,7 +49,7 @@ class SleepRecorder:
     """Replaces the ``time`` module botocore's endpoint sleeps with: records, never sleeps."""
 
     def __init__(self) -> None:
-        self.sleeps: List[float] = []
+        self.sleeps: list[float] = []
         self._real = botocore.endpoint.time
 
     def sleep(self, seconds: float) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import pytest
 
@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def run(tmp_path: Path, srv: Any, env_extra: Dict[str, str], argv: Any = None) -> str:
+def run(tmp_path: Path, srv: Any, env_extra: dict[str, str], argv: Any = None) -> str:
     script = tmp_path / "app.py"
     script.write_text(SCRIPT)
     env = {k: v for k, v in os.environ.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def test_bad_toml_file(tmp_path: Path) -> None:
 
 def test_config_is_frozen() -> None:
     cfg = config_mod.build(None)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.max_attempts = 3  # type: ignore[misc]
 
 

@@ -28,8 +28,9 @@ Dimensions default to (Service, Operation), ``Service`` being the AWS service id
 takes several sets as in the EMF sink.
 
 The sink's own client must not be instrumented by this plugin, or every publish would produce
-records about itself. It is built from a fresh ``boto3.Session`` (its own botocore session) and
-marked ``client._boto_resilience_skip = True``, which the plugin honours; an injected client is
+records about itself. It is built from a fresh ``boto3.Session`` (its own botocore session) inside
+the plugin's ``uninstrumented()`` block (so ``install()`` does not cover the new session), and
+marked ``client._boto_resilience_skip = True``, which ``attach()`` honours; an injected client is
 marked the same way. It keeps botocore's standard retries with short timeouts: it runs on its own
 thread, so its retries delay no one.
 """
@@ -37,7 +38,9 @@ thread, so its retries delay no one.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime
+import importlib
 import threading
 import time
 from collections.abc import Sequence
@@ -216,17 +219,20 @@ class CloudWatchSink:
 
     def _get_client(self) -> Any:
         if self._client is None:
-            import boto3  # type: ignore[import-untyped]
-            from botocore.config import Config  # type: ignore[import-untyped]
+            # importlib: botocore and boto3 ship no type information, and how mypy reports that
+            # depends on which module imports them first; module attributes are simply Any.
+            boto3 = importlib.import_module("boto3")
+            Config = importlib.import_module("botocore.config").Config
 
-            session = boto3.session.Session()  # a fresh botocore session of its own
             config = Config(
                 retries={"max_attempts": 3, "mode": "standard"},
                 connect_timeout=3,
                 read_timeout=10,
                 user_agent_extra="boto_resilience-cloudwatch-sink",
             )
-            client = session.client("cloudwatch", region_name=self.region_name, config=config)
+            with _uninstrumented():
+                session = boto3.session.Session()  # a fresh botocore session of its own
+                client = session.client("cloudwatch", region_name=self.region_name, config=config)
             _mark(client)
             self._client = client
         return self._client
@@ -296,6 +302,17 @@ class CloudWatchSink:
             f"CloudWatchSink(namespace={self.namespace!r}, flush_interval={self.flush_interval!r},"
             f" queued={len(self._queue)}, dropped={self.dropped})"
         )
+
+
+def _uninstrumented() -> contextlib.AbstractContextManager[None]:
+    """The plugin's "create clients uncovered" block (so that neither ``install()`` nor a
+    session registration covers the sink's own client); a no-op if the plugin is unavailable."""
+    try:
+        from boto_resilience.plugin import uninstrumented
+
+        return uninstrumented()
+    except Exception:
+        return contextlib.nullcontext()
 
 
 def _mark(client: Any) -> None:

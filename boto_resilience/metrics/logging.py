@@ -84,7 +84,7 @@ class LoggingSink:
             "will_retry": record.will_retry,
             "backoff_ms": round(record.backoff * 1000, 1),
             "latency_ms": round(record.latency * 1000, 1),
-            "suppressed": suppressed,
+            "suppressed": suppressed or None,  # left out when nothing was suppressed
         }
         event = "aws.throttle" if record.throttled else "aws.retry"
         self.logger.log(level, "%s %s", event, _logfmt(fields), extra={"aws": fields})

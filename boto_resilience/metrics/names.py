@@ -190,9 +190,9 @@ def _read_service_id(service: str) -> Optional[str]:
     load (same search path and version choice), without parsing the whole model."""
     global _loader_paths
     if _loader_paths is None:
-        import botocore.loaders  # type: ignore[import-untyped]
+        import importlib
 
-        loader = botocore.loaders.create_loader()
+        loader = importlib.import_module("botocore.loaders").create_loader()
         _loader_paths = (loader, tuple(loader.search_paths))
     loader, paths = _loader_paths
     version = loader.determine_latest_version(service, "service-2")  # type: ignore[attr-defined]

@@ -1,0 +1,183 @@
+"""Load protection around the retry engine: retry budget, rate limiter, circuit breaker.
+
+:class:`Guards` connects one client's :class:`~boto_resilience.handlers.Engine` to the shared
+state machines (:mod:`.budget`, :mod:`.ratelimit`, :mod:`.breaker`), which are looked up once
+per client by ``(scope key, service, region)`` (the breaker also by endpoint): the scope key is
+the client, the registration handle (one per session) or ``None`` for the whole process. The
+lookups happen when the client is covered, so a call does no dictionary work for them.
+
+The engine calls, per call:
+
+``before_attempt``  (``request-created``) may raise :class:`~.errors.CircuitOpenError` while
+    the circuit is open, or :class:`~.errors.RateLimitedError` when the limiter's wait would end
+    past the call's deadline; otherwise it may sleep for the limiter's slot.
+``on_failure``      after each failed attempt: feeds the limiter (throttled or not) and the
+    breaker (``Unavailable`` is a failure; any other HTTP answer shows the service is up).
+``allow_retry``     when the policy wants to retry: takes the retry's cost from the budget or
+    refuses the retry.
+``on_success``      when the call succeeded: credits the budget, the limiter and the breaker.
+
+A call that succeeds at the first attempt costs one lock-free counter increment (budget) and
+two attribute checks (limiter, breaker when closed).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from boto_resilience import breaker as breaker_mod
+from boto_resilience import errors
+from boto_resilience.budget import BudgetRegistry, RetryBudget
+from boto_resilience.config import Config
+from boto_resilience.metrics.records import StateChange
+from boto_resilience.policy import Outcome
+from boto_resilience.ratelimit import AdaptiveRateLimiter, RateLimiterRegistry, WouldExceedDeadline
+from boto_resilience.taxonomy import Category
+
+logger = logging.getLogger("boto_resilience")
+
+_TIMEOUT_CODES = frozenset({"ReadTimeoutError", "ConnectTimeoutError"})
+
+
+class _Registries:
+    """The process's registries, created on first use (no import-time state)."""
+
+    def __init__(self) -> None:
+        self.budgets = BudgetRegistry()
+        self.limiters = RateLimiterRegistry()
+        self.breakers = breaker_mod.BreakerRegistry()
+
+
+_registries: Optional[_Registries] = None
+_registries_lock = threading.Lock()
+
+
+def registries() -> _Registries:
+    global _registries
+    if _registries is None:
+        with _registries_lock:
+            if _registries is None:
+                _registries = _Registries()
+    return _registries
+
+
+def reset_registries() -> None:
+    """Forget all shared state (tests, or after a fork)."""
+    global _registries
+    with _registries_lock:
+        _registries = None
+
+
+class Guards:
+    """The budget, limiter and breaker one client uses, and the logic between them."""
+
+    def __init__(self, engine: Any, config: Config, scope_key: Any,
+                 dispatcher: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        regs = registries()
+        service, region = engine.service, engine.region
+        self.budget: Optional[RetryBudget] = (
+            regs.budgets.budget(scope_key, service, region) if config.retry_budget else None)
+        self.limiter: Optional[AdaptiveRateLimiter] = (
+            regs.limiters.limiter(scope_key, service, region) if config.rate_limit else None)
+        host = urlsplit(getattr(engine.client.meta, "endpoint_url", "") or "").netloc
+        self.breaker_name = f"{service}/{region or '-'}/{host}"
+        self.breaker: Optional[breaker_mod.CircuitBreaker] = (
+            regs.breakers.breaker(scope_key, service, region, host)
+            if config.circuit_breaker else None)
+        if self.breaker is not None:
+            self.breaker.subscribe(self._breaker_changed)
+        if self.limiter is not None:
+            self.limiter.subscribe(self._limiter_changed)
+        self.dispatcher = dispatcher
+        self._clock = clock
+
+    # -- state-change reporting ----------------------------------------------------------
+
+    def _breaker_changed(self, old: Any, new: Any) -> None:
+        level = logging.WARNING if str(new) == "open" else logging.INFO
+        logger.log(level, "boto_resilience: circuit %s %s -> %s", self.breaker_name, old, new)
+        self.dispatcher.on_state_change(StateChange("circuit_breaker", self.breaker_name,
+                                                    str(old), str(new)))
+
+    def _limiter_changed(self, old: Any, new: Any) -> None:
+        logger.info("boto_resilience: rate limiter %s %s -> %s", self.breaker_name, old, new)
+        self.dispatcher.on_state_change(StateChange("rate_limiter", self.breaker_name,
+                                                    str(old), str(new)))
+
+    # -- the engine's calls --------------------------------------------------------------
+
+    def before_attempt(self, engine: Any, state: Any, request: Any) -> None:
+        """May raise a fail-fast error (deliberately); may sleep for the rate limiter."""
+        breaker = self.breaker
+        if breaker is not None and not breaker.allow():
+            raise errors.CircuitOpenError(
+                service=engine.service, operation=state.op.name,
+                message=f"circuit {self.breaker_name} is open after repeated unavailability; "
+                        f"next probe in {max(0.0, breaker.probe_at - breaker.now()):.3f} s",
+                circuit=self.breaker_name, probe_in=max(0.0, breaker.probe_at - breaker.now()))
+        limiter = self.limiter
+        if limiter is not None and limiter.engaged:
+            timeout = None
+            deadline = state.op.policy.deadline
+            if deadline is not None:
+                timeout = deadline - (engine.now() - state.start)
+            try:
+                limiter.acquire(timeout)
+            except WouldExceedDeadline as exc:
+                raise errors.RateLimitedError(
+                    service=engine.service, operation=state.op.name,
+                    message=f"client-side rate limit for {engine.service}: the next send slot "
+                            f"is {exc.wait:.3f} s away, past the call's deadline",
+                    wait=exc.wait) from None
+
+    def on_failure(self, engine: Any, state: Any, outcome: Outcome) -> None:
+        if outcome.final:
+            return
+        if self.limiter is not None and outcome.status is not None:
+            self.limiter.on_response(outcome.throttled)
+        if self.breaker is not None:
+            if outcome.category is Category.Unavailable:
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+
+    def allow_retry(self, engine: Any, state: Any, outcome: Outcome,
+                    delay: float) -> Optional[float]:
+        budget = self.budget
+        if budget is None:
+            return delay
+        cost = budget.costs.cost(throttled=outcome.throttled,
+                                 timeout=outcome.code in _TIMEOUT_CODES)
+        if not budget.try_acquire(cost):
+            return None
+        state.spent += cost
+        return delay
+
+    def on_success(self, engine: Any, state: Any) -> None:
+        budget = self.budget
+        if budget is not None:
+            if state.spent:
+                budget.release(state.spent)
+            elif state.attempts <= 1:
+                budget.on_success()
+        if self.limiter is not None:
+            self.limiter.on_response(False)
+        if self.breaker is not None:
+            self.breaker.record_success()
+
+
+def factory(config: Config, handle: Any) -> Optional[Callable[[Any], Guards]]:
+    """What the plugin calls per covered client; None when every guard is off."""
+    if not (config.retry_budget or config.rate_limit or config.circuit_breaker):
+        return None
+
+    def make(engine: Any) -> Guards:
+        scope_key = (engine.client if config.scope == "client"
+                     else handle if config.scope == "session" else None)
+        return Guards(engine, config, scope_key, handle.dispatcher)
+
+    return make
