@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
@@ -72,6 +73,39 @@ def reset_registries() -> None:
         _registries = None
 
 
+class _Fanout:
+    """The ``on_change`` callback of one shared breaker or limiter: logs each transition once
+    and reports it to every (live) dispatcher of the clients sharing it."""
+
+    def __init__(self, component: str, scope: str) -> None:
+        self.component = component
+        self.scope = scope
+        self._dispatchers: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+
+    def add(self, dispatcher: Any) -> None:
+        try:
+            self._dispatchers[id(dispatcher)] = dispatcher
+        except TypeError:  # not weak-referenceable: nothing to report to
+            pass
+
+    def __call__(self, old: Any, new: Any) -> None:
+        level = logging.WARNING if str(new) == "open" else logging.INFO
+        logger.log(level, "boto_resilience: %s %s: %s -> %s", self.component, self.scope,
+                   old, new)
+        change = StateChange(self.component, self.scope, str(old), str(new))
+        for dispatcher in list(self._dispatchers.values()):
+            dispatcher.on_state_change(change)
+
+
+def _fanout(component_obj: Any, component: str, scope: str) -> _Fanout:
+    with _registries_lock:
+        fan = getattr(component_obj, "_on_change", None)
+        if not isinstance(fan, _Fanout):
+            fan = _Fanout(component, scope)
+            component_obj._on_change = fan
+        return fan
+
+
 class Guards:
     """The budget, limiter and breaker one client uses, and the logic between them."""
 
@@ -89,24 +123,11 @@ class Guards:
             regs.breakers.breaker(scope_key, service, region, host)
             if config.circuit_breaker else None)
         if self.breaker is not None:
-            self.breaker.subscribe(self._breaker_changed)
+            _fanout(self.breaker, "circuit_breaker", self.breaker_name).add(dispatcher)
         if self.limiter is not None:
-            self.limiter.subscribe(self._limiter_changed)
+            _fanout(self.limiter, "rate_limiter", self.breaker_name).add(dispatcher)
         self.dispatcher = dispatcher
         self._clock = clock
-
-    # -- state-change reporting ----------------------------------------------------------
-
-    def _breaker_changed(self, old: Any, new: Any) -> None:
-        level = logging.WARNING if str(new) == "open" else logging.INFO
-        logger.log(level, "boto_resilience: circuit %s %s -> %s", self.breaker_name, old, new)
-        self.dispatcher.on_state_change(StateChange("circuit_breaker", self.breaker_name,
-                                                    str(old), str(new)))
-
-    def _limiter_changed(self, old: Any, new: Any) -> None:
-        logger.info("boto_resilience: rate limiter %s %s -> %s", self.breaker_name, old, new)
-        self.dispatcher.on_state_change(StateChange("rate_limiter", self.breaker_name,
-                                                    str(old), str(new)))
 
     # -- the engine's calls --------------------------------------------------------------
 
@@ -114,11 +135,12 @@ class Guards:
         """May raise a fail-fast error (deliberately); may sleep for the rate limiter."""
         breaker = self.breaker
         if breaker is not None and not breaker.allow():
+            probe_in = max(0.0, (breaker.probe_at or 0.0) - time.monotonic())
             raise errors.CircuitOpenError(
                 service=engine.service, operation=state.op.name,
                 message=f"circuit {self.breaker_name} is open after repeated unavailability; "
-                        f"next probe in {max(0.0, breaker.probe_at - breaker.now()):.3f} s",
-                circuit=self.breaker_name, probe_in=max(0.0, breaker.probe_at - breaker.now()))
+                        f"next probe in {probe_in:.3f} s",
+                circuit=self.breaker_name, probe_in=probe_in)
         limiter = self.limiter
         if limiter is not None and limiter.engaged:
             timeout = None

@@ -42,8 +42,9 @@ Engaging
 --------
 Until the first throttle the limiter is *disengaged* and costs one attribute check per call
 (``acquire`` and ``on_response(False)`` return at once). On the first throttle it *probes*: for
-``probe_window`` (0.1 s) it does not limit and counts accepts, which, the service being
-saturated, gives the capacity to within a few requests; then it limits. Probing unlimited for
+``probe_window`` (0.1 s; until ``probe_accepts`` accepts if sooner, and until at least 3 if
+that takes longer, up to 5 probe windows) it does not limit and counts accepts, which, the
+service being saturated, gives the capacity to within a few requests; then it limits. Probing unlimited for
 a tenth of a second costs a handful of extra throttles once per overload episode, and avoids
 both the slow ramp-up of starting from a guess and the cost of measuring before anyone is
 throttled.
@@ -112,9 +113,13 @@ class AdaptiveRateLimiter:
     def __init__(
         self,
         *,
-        headroom: float = 1.05,
+        headroom: float = 1.03,
         window: float = 0.25,
+        min_window_events: int = 20,
+        max_window: float = 2.0,
         probe_window: float = 0.1,
+        probe_accepts: int = 10,
+        idle_gap: float = 1.0,
         quiet_period: float = 5.0,
         burst_seconds: float = 0.05,
         min_rate: float = 0.5,
@@ -125,15 +130,20 @@ class AdaptiveRateLimiter:
     ) -> None:
         if headroom < 1.0:
             raise ValueError("headroom must be >= 1")
-        if min(window, probe_window, quiet_period) <= 0:
-            raise ValueError("window, probe_window and quiet_period must be > 0")
+        if min(window, probe_window, idle_gap, quiet_period) <= 0 or max_window < window:
+            raise ValueError("windows and periods must be > 0, and max_window >= window")
         if not 0 < min_rate <= max_rate:
             raise ValueError("need 0 < min_rate <= max_rate")
-        if burst_seconds < 0:
-            raise ValueError("burst_seconds must be >= 0")
+        if burst_seconds < 0 or min_window_events < 0 or probe_accepts < 1:
+            raise ValueError("need burst_seconds >= 0, min_window_events >= 0, "
+                             "probe_accepts >= 1")
         self.headroom = headroom
         self.window = window
+        self.min_window_events = min_window_events
+        self.max_window = max_window
         self.probe_window = probe_window
+        self.probe_accepts = probe_accepts
+        self.idle_gap = idle_gap
         self.quiet_period = quiet_period
         self.burst_seconds = burst_seconds
         self.min_rate = min_rate
@@ -142,12 +152,13 @@ class AdaptiveRateLimiter:
         self._sleep = sleep
         self._on_change = on_change
         self._lock = threading.Lock()
-        # The two flags read without the lock on the fast paths.
+        # The two flags read without the lock on the fast paths (both False: zero cost).
         self._engaged = False
         self._limiting = False
         self.state = LimiterState.DISENGAGED
         self.rate: Optional[float] = None  # sends/s while LIMITING
         self._accepts = AtomicCounter()
+        self._last_event = 0.0  # time of the last response (stored without the lock)
         self._win_start = 0.0
         self._win_end = float("inf")
         self._win_accepts_base = 0
@@ -179,65 +190,65 @@ class AdaptiveRateLimiter:
         """Like :meth:`acquire` but without sleeping: the caller sleeps the returned seconds."""
         if not self._limiting:
             return 0.0
-        changed = None
         with self._lock:
+            old = self.state
             now = self._clock()
             if now >= self._win_end:
-                changed = self._roll(now)
+                self._roll(now, self._last_event)
             rate = self.rate
-            if not self._limiting or rate is None:
-                wait = 0.0
-            else:
+            wait = 0.0
+            if self._limiting and rate is not None:
                 interval = 1.0 / rate
                 burst = max(1.0, rate * self.burst_seconds)
-                slot = max(self._next_free, now - burst * interval)
-                wait = slot - now if slot > now else 0.0
-                if timeout is not None and wait > timeout:
+                # up to `burst` unused slots are saved (the bucket holds `burst` tokens)
+                slot = max(self._next_free, now - (burst - 1.0) * interval)
+                if slot > now:
+                    wait = slot - now
+                if timeout is not None and wait > timeout + 1e-9:
                     self.rejected += 1
-                    self._notify(changed)
+                    self._notify(old)
                     raise WouldExceedDeadline(wait, max(0.0, timeout))
                 self._next_free = slot + interval
                 if wait > 0.0:
                     self._win_waited = True
-        self._notify(changed)
+        self._notify(old)
         return wait
 
     def on_response(self, throttled: bool) -> None:
-        """Report one response. Accepts are counted without a lock."""
-        changed: Optional[tuple[LimiterState, LimiterState]] = None
+        """Report one response (throttled or not). Accepts are counted without a lock."""
         if not throttled:
             if not self._engaged:
                 return
             self._accepts.incr()
-            if self._clock() < self._win_end:
+            now = self._clock()
+            prev, self._last_event = self._last_event, now
+            if now < self._win_end and self._limiting:
                 return
             with self._lock:
-                now = self._clock()
-                if now >= self._win_end:
-                    changed = self._roll(now)
-            self._notify(changed)
+                old = self.state
+                if self._engaged:
+                    self._roll(now, prev)
+            self._notify(old)
             return
         with self._lock:
+            old = self.state
             now = self._clock()
+            prev, self._last_event = self._last_event, now
             self.throttles += 1
-            if self._engaged and now >= self._win_end:
-                changed = self._roll(now)  # may disengage: then this throttle re-engages
+            if self._engaged:
+                self._roll(now, prev)  # may disengage: then this throttle engages again
             self._last_throttle = now
             if self._engaged:
                 self._win_throttles += 1
             else:
-                changed = self._engage(now)
-        self._notify(changed)
+                self._engage(now)
+        self._notify(old)
 
     # -- state machine (all under the lock) ---------------------------------------------------
-    def _set_state(self, new: LimiterState) -> Optional[tuple[LimiterState, LimiterState]]:
-        old = self.state
-        if old is new:
-            return None
+    def _set_state(self, new: LimiterState) -> None:
         self.state = new
         self._engaged = new is not LimiterState.DISENGAGED
         self._limiting = new is LimiterState.LIMITING
-        return (old, new)
 
     def _start_window(self, now: float, length: float) -> None:
         self._win_start = now
@@ -246,68 +257,85 @@ class AdaptiveRateLimiter:
         self._win_throttles = 0
         self._win_waited = False
 
-    def _engage(self, now: float) -> Optional[tuple[LimiterState, LimiterState]]:
+    def _engage(self, now: float) -> None:
         self.engagements += 1
         self.rate = None
         self._streak = 0
         self._start_window(now, self.probe_window)
         self._win_throttles = 1
-        return self._set_state(LimiterState.PROBING)
+        self._set_state(LimiterState.PROBING)
 
-    def _roll(self, now: float) -> Optional[tuple[LimiterState, LimiterState]]:
-        """Close the current window and adjust the rate from what it saw.
+    def _disengage(self) -> None:
+        self.rate = None
+        self._win_end = float("inf")
+        self._set_state(LimiterState.DISENGAGED)
 
-        A window that ran far past its length (the client went idle: windows only close when
-        something happens) mixes activity with silence, so its accept rate is not a capacity
-        measurement: it may disengage the limiter or raise the rate, never lower it.
+    def _roll(self, now: float, prev: float) -> None:
+        """Close the current window if it is complete, and adjust the rate from what it saw.
+
+        ``prev`` is the time of the response before this one. Windows only close when
+        something happens, so a window that contains a long silence (``idle_gap``) mixes
+        activity with idleness: its accept rate measures nothing, and it is discarded.
         """
+        idle = now - prev > self.idle_gap
+        accepts = self._accepts.read() - self._win_accepts_base
         elapsed = max(now - self._win_start, 1e-9)
-        probing = self.state is LimiterState.PROBING
-        stale = elapsed > 4.0 * (self.probe_window if probing else self.window)
-        accept_rate = (self._accepts.read() - self._win_accepts_base) / elapsed
-        changed = None
-        if probing and stale:
-            # One throttle, then silence: not an overload.
-            return self._disengage()
-        if probing:
-            self.rate = self._clamp(accept_rate * self.headroom)
-            self._next_free = now
-            changed = self._set_state(LimiterState.LIMITING)
-        elif now - self._last_throttle >= self.quiet_period:
-            return self._disengage()
-        elif self._win_throttles:
+        if self.state is LimiterState.PROBING:
+            if idle:
+                self._disengage()  # one throttle, then silence: not an overload
+            elif (
+                accepts >= self.probe_accepts
+                or (now >= self._win_end and accepts >= 3)
+                or elapsed >= 5.0 * self.probe_window
+            ):
+                self.rate = self._clamp(accepts / elapsed * self.headroom)
+                self._next_free = now
+                self._set_state(LimiterState.LIMITING)
+                self._start_window(now, self.window)
+            return
+        if now < self._win_end:
+            return
+        if now - self._last_throttle >= self.quiet_period:
+            self._disengage()
+            return
+        if idle:
+            self._start_window(now, self.window)
+            return
+        if accepts + self._win_throttles < self.min_window_events and elapsed < self.max_window:
+            self._win_end = now + self.window / 4  # too few events to judge yet: extend
+            return
+        if self._win_throttles:
+            # Saturated: the accept rate is the capacity.
             self._streak = 0
-            if not stale:
-                self.rate = self._clamp(accept_rate * self.headroom)
+            self.rate = self._clamp(accepts / elapsed * self.headroom)
         else:
+            # No throttle: if the limit held callers back, probe upwards, faster and faster.
+            # The first throttle-free window is not enough: at ~3 % throttles, a window of 40
+            # requests has none by chance one time in three.
             self._streak += 1
             if self._win_waited and self.rate is not None and self._streak >= 2:
                 growth = min(1.0, 0.05 * 2.0 ** (self._streak - 1))
                 self.rate = self._clamp(self.rate * (1.0 + growth))
         self._start_window(now, self.window)
-        return changed
-
-    def _disengage(self) -> Optional[tuple[LimiterState, LimiterState]]:
-        self.rate = None
-        self._win_end = float("inf")
-        return self._set_state(LimiterState.DISENGAGED)
 
     def _clamp(self, rate: float) -> float:
         return min(self.max_rate, max(self.min_rate, rate))
 
-    def _notify(self, changed: Optional[tuple[LimiterState, LimiterState]]) -> None:
-        if changed is None or self._on_change is None:
+    def _notify(self, old: LimiterState) -> None:
+        new = self.state
+        if new is old or self._on_change is None:
             return
         try:
-            self._on_change(*changed)
+            self._on_change(old, new)
         except Exception:  # a metrics callback must never break a call
             logger.warning("rate limiter on_change callback failed", exc_info=True)
 
     def reset(self) -> None:
         """Back to disengaged, forgetting everything measured."""
         with self._lock:
-            changed = self._disengage()
-        self._notify(changed)
+            old = self.state
+            self._disengage()
+        self._notify(old)
 
     @property
     def engaged(self) -> bool:

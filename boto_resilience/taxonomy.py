@@ -98,7 +98,8 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
         (r"TooSkewed|ClockSkew|SignatureExpired|RequestExpired", Category.ClockSkew, "clock skew"),
         (
             r"Throttl|TooManyRequests|SlowDown|RequestLimitExceeded|RateExceeded|RateLimit"
-            r"|ThroughputExceeded|BandwidthLimit|TooManyConcurrent|ConcurrentRequest",
+            r"|ThroughputExceeded|BandwidthLimit|TooManyConcurrent|ConcurrentRequest"
+            r"|TooManyFailedAttempts",
             Category.Throttled,
             "rate limit",
         ),
@@ -112,12 +113,13 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
         ),
         (
             r"NotFound|NoSuch|DoesNotExist|NotExist|NonExist|^Unknown(?!Operation|Action)"
-            r"|Gone(Exception)?$|NotPresent",
+            r"|Gone(Exception)?$|NotPresent|NotAttached",
             Category.NotFound,
             "does not exist",
         ),
         (
-            r"ConditionalCheckFailed|ConditionCheckFailed|PreconditionFailed|NotModified",
+            r"ConditionalCheckFailed|ConditionCheckFailed|PreconditionFailed|NotModified"
+            r"|Invalid\w*RevisionId|RevisionIdMismatch|RevisionNotCurrent",
             Category.PreconditionFailed,
             "caller's condition false",
         ),
@@ -128,15 +130,28 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
             "not supported",
         ),
         (
+            # Lifecycle words that must win over the "Already..."/"Idempotent..." of Conflict.
+            r"^(?!.*(?:Quota|TooMany|Limit)).*InProgress|Already(?:Closed|Completed|Started"
+            r"|Detached|Rejected|Running|Streamed|Enabled|Disabled|In(?:State|Status)"
+            r"|UnderMigration)|NotConfirmed|NotVerified|ResetRequired|Transitioning|Stopping"
+            r"|NotIn\w*Mode|FeaturesNotEnabled|NoAvailable|CannotDelete|WhileInUse|NotInflight",
+            Category.InvalidState,
+            "wrong state for the operation",
+        ),
+        (
             r"TooManyEntries|EmptyBatch|BatchEntryIds|BatchRequestTooLong|TooLarge|TooLong"
-            r"|TooBig|TooSmall|TooShort|PayloadSize|SizeExceeded(?!Limit)",
+            r"|TooBig|TooSmall|TooShort|PayloadSize|SizeExceeded(?!Limit)"
+            r"|(?<!OptIn)(?<!Subscription)(?<!Reset)Required(Exception|Fault)?$|NotProvided"
+            r"|^Empty",
             Category.Validation,
-            "per-request size or count",
+            "per-request size, count or missing value",
         ),
         (
             r"IdempotentParameter|IdempotencyParameter|IdempotencyException|Idempoten"
             r"|ConcurrentModification|ConcurrentUpdate|ConcurrentAccess|TransactionConflict"
-            r"|WriteConflict|AlreadyExist|AlreadyOwned|Duplicate|NameInUse|NameConflict"
+            r"|WriteConflict|AlreadyExist|AlreadyOwned|Duplicate|NameInUse|NameAlreadyInUse"
+            r"|NameConflict|Already(?:Registered|Associated|Accepted|Attached|Subscribed|Shared"
+            r"|Set|Published|Created|Processed|InOrganization|InRegion)|OperationAborted"
             r"|NameExists|\bExists?(Exception|Fault|Error)?$|(?<!Does)(?<!Not)Exists(Exception)?$",
             Category.Conflict,
             "already exists or concurrent write",
@@ -144,8 +159,9 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
         (
             r"InvalidState|IncorrectState|InvalidResourceState|\w*StateFault|InUse|InProgress"
             r"|NotEmpty|DependencyViolation|HasDependen|NotReady|NotStabilized|Disabled"
-            r"|NotActive|Inactive|NotEnabled|Locked|Busy|ResourceConflict|DeleteConflict"
-            r"|InvalidStatus|IncorrectStatus|StatusException|NotInActiveTier|AlreadyInActiveTier",
+            r"|NotActive|Inactive|NotEnabled|(?<!B)Locked|Busy|ResourceConflict|DeleteConflict"
+            r"|InvalidStatus|IncorrectStatus|StatusException|NotInActiveTier|AlreadyInActiveTier"
+            r"|Invalid\w*State(?!ment|Filter)",
             Category.InvalidState,
             "wrong state for the operation",
         ),
@@ -157,15 +173,16 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
         (
             r"AccessDenied|Forbidden|Unauthori[sz]ed|NotAuthori[sz]ed|AuthorizationError"
             r"|PermissionDenied|InsufficientPermission|OptInRequired|NotSubscribed"
-            r"|AccountSuspended|Denied|NotPermitted",
+            r"|SubscriptionRequired|AccountSuspended|Denied|NotPermitted|Blocked",
             Category.AccessDenied,
             "not permitted",
         ),
         (
             r"^(Internal|Service|Server|Dependency)\w*(Error|Exception|Failure|Fault)$"
             r"|Internal|ServiceUnavailable|ServerUnavailable|^Unavailable|Timeout|TimedOut"
-            r"|ServiceFailure|ServerError|ServiceError|CommunicationError|InsufficientCapacity"
-            r"|InsufficientInstanceCapacity|BadGateway|Unreachable|TryAgain|Transient",
+            r"|ServiceFailure|ServerError|ServiceError|CommunicationError"
+            r"|Insufficient\w*Capacity|BadGateway|Unreachable|TryAgain|Transient"
+            r"|(?<!Not)Retryable(Exception)?$",
             Category.Unavailable,
             "server side or transient",
         ),
@@ -202,7 +219,7 @@ _STATUS_RULES: dict[int, Category] = {
     416: Category.Validation,
     422: Category.Validation,
     423: Category.InvalidState,
-    424: Category.InvalidState,
+    424: Category.Unavailable,  # Failed Dependency: a downstream call failed
     428: Category.PreconditionFailed,
     429: Category.Throttled,
     431: Category.Validation,

@@ -64,9 +64,8 @@ class Shape:
 
     @property
     def flags(self) -> str:
-        return (
-            ("s" if self.fault == "sender" else "r" if self.fault == "receiver" else "")
-            + ("T" if self.throttling else "R" if self.retryable else "")
+        return ("s" if self.fault == "sender" else "r" if self.fault == "receiver" else "") + (
+            "T" if self.throttling else "R" if self.retryable else ""
         )
 
 
@@ -121,10 +120,37 @@ _DOC_NOT_FOUND = re.compile(
 _DOC_STATE = re.compile(
     r"\bin use\b|in progress|not in (?:a |the )?(?:valid |correct |right )?state|"
     r"invalid state|current state|state of the|being (?:created|deleted|modified|updated)|"
-    r"\bbusy\b|not ready|not active|is disabled|has been disabled|not enabled|pending",
+    r"\bbusy\b|not ready|not active|is disabled|has been disabled|not enabled|pending|"
+    r"being used|is used by|associated with another|not a member of|in flight",
     re.I,
 )
-_DOC_EXISTS = re.compile(r"already exists?|already in use by|already taken|duplicate", re.I)
+# A "Conflict" whose documentation describes a busy resource, not a collision (rule 3).
+_DOC_BUSY = re.compile(
+    r"in progress|being (?:created|updated|deleted|modified)|not ready|until it finishes|"
+    r"previous action|\bongoing\b|scheduled to begin|in the process of",
+    re.I,
+)
+# A count limit inside one request (rule 4), unless the documentation calls it a quota.
+_DOC_PER_REQUEST = re.compile(
+    r"(?:the|this|your) request contains too many|in (?:a|one|each|the|this) (?:single )?request\b|"
+    r"per request|limit in the request|allowed in a request",
+    re.I,
+)
+# "Invalid<Thing>Status" used for a bad filter/enum value in the request, not a resource state.
+_DOC_BAD_VALUE = re.compile(
+    r"valid values|valid statuses|only valid|(?:status|state) (?:doesn't|does not) exist|"
+    r"in an invalid format|should return",
+    re.I,
+)
+_DOC_TOKEN = re.compile(
+    r"invalid (?:access |security |session )?token|access token|token (?:is )?(?:invalid|expired)|"
+    r"credentials? (?:are |is )?(?:invalid|not valid|expired)",
+    re.I,
+)
+_DOC_EXISTS = re.compile(
+    r"already exists?|already in use by|already taken|duplicate|already (?:registered|accepted)",
+    re.I,
+)
 _DOC_ACCESS = re.compile(
     r"not authori[sz]ed|access denied|permission|not allowed to|don't have access|"
     r"do not have access|insufficient (?:access|privileges)|forbidden",
@@ -139,7 +165,7 @@ _DOC_UNSUPPORTED = re.compile(r"not supported|unsupported|not implemented", re.I
 _DOC_QUOTA = re.compile(r"\blimit\b|quota|maximum number|exceed", re.I)
 _DOC_VALIDATION = re.compile(
     r"\binvalid\b|malformed|not valid|missing|required parameter|validation|bad request|"
-    r"incorrect|must be|format",
+    r"incorrect|must be|format|mismatch",
     re.I,
 )
 
@@ -166,8 +192,23 @@ def _from_doc(doc: str) -> Optional[tuple[Category, str]]:
 def _refine(shape: Shape, cat: Category, label: str) -> tuple[Category, str]:
     """Let the documentation decide the cases the name is known to get wrong."""
     doc = shape.doc
-    if cat is Category.QuotaExceeded and _DOC_RATE.search(doc):
-        return Category.Throttled, f"name says {label}, documentation says it is a rate"
+    if cat is Category.QuotaExceeded:
+        if _DOC_PER_REQUEST.search(doc) and not re.search(r"quota", doc, re.I):
+            return Category.Validation, f"name says {label}, documentation: limit in one request"
+        if _DOC_RATE.search(doc):
+            return Category.Throttled, f"name says {label}, documentation says it is a rate"
+    if cat is Category.Conflict and label == "conflict" and _DOC_BUSY.search(doc):
+        return Category.InvalidState, "a Conflict documented as a busy resource (rule 3)"
+    if cat is Category.AccessDenied and _DOC_TOKEN.search(doc):
+        return Category.Authentication, "documented as an invalid or expired token/credential"
+    if cat is Category.InvalidState and "Invalid" in shape.code and _DOC_BAD_VALUE.search(doc):
+        return Category.Validation, "an Invalid...State/Status documented as a bad input value"
+    if (
+        cat is Category.InvalidState
+        and re.search(r"Disabled|Unavailable", shape.code)
+        and re.search(r"temporar", doc, re.I)
+    ):
+        return Category.Unavailable, "documented as temporary"
     if cat is Category.Validation:
         # "Invalid<Thing>" documented as "does not exist" (rule 1); keep real validation words.
         m = _DOC_NOT_FOUND.search(doc)
@@ -273,8 +314,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     TABLE.write_text(text, encoding="utf-8")
     table = json.loads(text)
     n = sum(len(e) for e in table["services"].values())
-    print(f"wrote {TABLE.relative_to(ROOT)}: {len(table['services'])} services, {n} entries, "
-          f"{len(text) // 1024} KiB, botocore {table['botocore_version']}")
+    print(
+        f"wrote {TABLE.relative_to(ROOT)}: {len(table['services'])} services, {n} entries, "
+        f"{len(text) // 1024} KiB, botocore {table['botocore_version']}"
+    )
     return 0
 
 

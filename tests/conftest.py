@@ -12,7 +12,7 @@ import boto3
 import botocore.endpoint
 import pytest
 
-from boto_resilience import plugin
+from boto_resilience import guards, plugin
 from boto_resilience.fault_server import FaultServer
 
 
@@ -27,7 +27,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    guards.reset_registries()  # budgets, limiters, breakers are process-wide by default
     yield
+    guards.reset_registries()
     plugin.uninstall()
     boto3.DEFAULT_SESSION = None
 

@@ -72,7 +72,6 @@ CODE_OVERRIDES: dict[str, tuple[str, str]] = {
     "InvalidAccessKeyId": ("Authentication", "ref: S3; access key not in our records"),
     "MissingAuthenticationToken": ("Authentication", "ref: common errors"),
     "MissingAuthenticationTokenException": ("Authentication", "ref: common errors"),
-    "InvalidToken": ("Authentication", "ref: S3; malformed or invalid session token"),
     "NotSignedUp": ("AccessDenied", "ref: common errors; account not signed up for the service"),
     "AuthMissingFailure": ("Authentication", "ref: EC2"),
     "MissingSecurityHeader": ("Authentication", "ref: S3; required auth header missing"),
@@ -126,6 +125,8 @@ CODE_OVERRIDES: dict[str, tuple[str, str]] = {
     "InvalidNextToken": ("Validation", "rule 7: pagination token"),
     "InvalidPaginationToken": ("Validation", "rule 7: pagination token"),
     "DryRunOperation": ("Other", "ref: EC2; dry run would have succeeded"),
+    "ClientException": ("Validation", "doc: ECS/EKS/Batch generic client error (bad id, input)"),
+    "ServerException": ("Unavailable", "doc: ECS/EKS/Batch generic server-side error"),
     # --- not found ---
     "NoSuchBucket": ("NotFound", "ref: S3"),
     "NoSuchKey": ("NotFound", "ref: S3"),
@@ -208,9 +209,9 @@ SERVICE_OVERRIDES: dict[tuple[str, str], tuple[str, str]] = {
         "doc: a transaction with this request token is already in progress",
     ),
     ("dynamodb", "TransactionCanceledException"): (
-        "Conflict",
-        "doc: cancelled for one of several reasons (condition, conflict, throughput); "
-        "the reasons list says which",
+        "PreconditionFailed",
+        "doc: cancelled for one of several reasons, a failed condition first; enrich_error "
+        "refines it from CancellationReasons when the response has them",
     ),
     ("kms", "LimitExceededException"): (
         "QuotaExceeded",
@@ -248,7 +249,7 @@ SERVICE_OVERRIDES: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("iam", "ReportGenerationLimitExceeded"): (
         "Throttled",
-        "doc: too many credential report requests; wait and retry",
+        "doc: the maximum number of concurrent report requests are already running",
     ),
     ("iam", "CredentialReportNotReadyException"): ("InvalidState", "doc: report being generated"),
     ("iam", "ReportInProgress"): ("InvalidState", "doc: credential report being generated"),
@@ -256,12 +257,13 @@ SERVICE_OVERRIDES: dict[tuple[str, str], tuple[str, str]] = {
     ("iam", "ReportNotPresent"): ("NotFound", "doc: no credential report exists (HTTP 410)"),
     ("iam", "DeleteConflict"): ("InvalidState", "rule 3: entity still has attached subordinates"),
     ("iam", "EntityTemporarilyUnmodifiable"): ("InvalidState", "doc: entity being modified"),
-    ("iam", "FeatureDisabled"): ("InvalidState", "doc: the feature is disabled for the account"),
+    ("iam", "FeatureDisabled"): ("InvalidState", "doc: the feature is already disabled"),
+    ("iam", "FeatureEnabled"): ("InvalidState", "doc: the feature is already enabled"),
     ("iam", "PolicyEvaluation"): ("Unavailable", "doc: policy evaluation failed (HTTP 500)"),
-    ("iam", "InvalidAuthenticationCode"): ("Validation", "doc: the MFA code is invalid"),
+    ("iam", "InvalidAuthenticationCode"): ("Validation", "doc: the MFA code was not recognized"),
     ("iam", "UnmodifiableEntity"): (
-        "InvalidState",
-        "doc: service-linked entity cannot be modified",
+        "AccessDenied",
+        "doc: service-linked roles are protected; only the owning service may change them",
     ),
     ("iam", "RoleModified"): ("Conflict", "doc: the role changed concurrently"),
     ("sts", "IDPRejectedClaim"): ("Authentication", "doc: the IdP reported authentication failed"),
@@ -282,14 +284,33 @@ SERVICE_OVERRIDES: dict[tuple[str, str], tuple[str, str]] = {
     ("sns", "KMSThrottlingException"): ("Throttled", "rule 6"),
     ("s3", "InvalidObjectState"): ("InvalidState", "doc: archived object must be restored first"),
     ("s3", "EncryptionTypeMismatch"): ("Validation", "doc: encryption type differs from existing"),
-    ("s3", "InvalidWriteOffset"): ("Validation", "doc: write offset != object size"),
-    ("s3", "TooManyParts"): ("Validation", "doc: upload exceeds the part count per object"),
+    ("s3", "InvalidWriteOffset"): (
+        "PreconditionFailed",
+        "doc: the write offset (the caller's expectation of the object size) does not match",
+    ),
+    ("s3", "UnsupportedMediaType"): ("Validation", "doc: the payload is not valid UTF-8"),
+    ("s3", "InvalidToken"): ("Authentication", "ref: malformed or invalid session token"),
+    ("s3", "TooManyParts"): (
+        "QuotaExceeded",
+        "doc: more than 10,000 parts on this object (a count on the upload, not one request)",
+    ),
     ("ec2", "InvalidRequest"): ("Validation", "ref: EC2"),
     ("secretsmanager", "PreconditionNotMetException"): (
         "InvalidState",
         "rule 5: a server-side prerequisite, not a caller-supplied condition",
     ),
-    ("ssm", "TooManyUpdates"): ("Throttled", "doc: too many concurrent updates to a resource"),
+    ("ssm", "TooManyUpdates"): (
+        "Conflict",
+        "doc: concurrent updates to a resource that supports one update at a time",
+    ),
+    ("ssm", "HierarchyLevelLimitExceededException"): (
+        "Validation",
+        "doc: at most 15 levels in a parameter name: a property of the request",
+    ),
+    ("ssm", "InvalidInstanceId"): (
+        "InvalidState",
+        "doc: the managed node is not running/registered/in a valid state (or not accessible)",
+    ),
     ("ssm", "ParameterLimitExceeded"): ("QuotaExceeded", "doc: too many parameters"),
     ("ssm", "ParameterMaxVersionLimitExceeded"): (
         "QuotaExceeded",
@@ -303,5 +324,94 @@ SERVICE_OVERRIDES: dict[tuple[str, str], tuple[str, str]] = {
         "doc: maximum number of running executions",
     ),
     ("cloudformation", "LimitExceededException"): ("QuotaExceeded", "doc: resource quota"),
-    ("firehose", "LimitExceededException"): ("Throttled", "doc: too many concurrent operations"),
+    ("sns", "OptedOut"): ("InvalidState", "doc: the phone number opted out of SMS"),
+    ("sns", "StaleTag"): (
+        "Unavailable",
+        "doc: tag on a recently deleted resource's ARN; wait a short while and retry",
+    ),
+    ("sns", "InvalidSecurity"): (
+        "Authentication",
+        "doc: the credential signature isn't valid (HTTPS and SigV4 required)",
+    ),
+    ("kms", "CloudHsmClusterInvalidConfigurationException"): (
+        "InvalidState",
+        "rule 6: the key store's CloudHSM cluster is misconfigured, not the request",
+    ),
+    ("secretsmanager", "DecryptionFailure"): (
+        "InvalidState",
+        "rule 6: the KMS key cannot be used (disabled, pending deletion, no grant)",
+    ),
+    ("secretsmanager", "EncryptionFailure"): (
+        "InvalidState",
+        "doc: check the KMS key is available, enabled and not in an invalid state",
+    ),
+    ("secretsmanager", "InvalidRequestException"): (
+        "InvalidState",
+        "doc: a parameter value is not valid for the current state of the resource (rule 1)",
+    ),
+    ("secretsmanager", "PublicPolicyException"): (
+        "Validation",
+        "doc: the supplied resource policy grants broad access while BlockPublicPolicy is set",
+    ),
+    ("logs", "InvalidSequenceTokenException"): (
+        "PreconditionFailed",
+        "doc: the sequence token (an optimistic-concurrency expectation) is not the current one",
+    ),
+    ("stepfunctions", "ActivityWorkerLimitExceeded"): (
+        "Throttled",
+        "doc: too many workers concurrently polling (concurrent requests)",
+    ),
+    ("stepfunctions", "TaskTimedOut"): (
+        "InvalidState",
+        "doc: the task token expired or the task is already closed: not a transient timeout",
+    ),
+    ("ecs", "MissingVersionException"): (
+        "InvalidState",
+        "doc: the container agent's version cannot be determined on the instance",
+    ),
+    ("athena", "MetadataException"): (
+        "Other",
+        "doc: an error from the customer's own metastore (e.g. their Lambda function)",
+    ),
+    ("firehose", "InvalidSourceException"): (
+        "Unsupported",
+        "doc: only CloudWatch Logs sources are supported with decompression enabled",
+    ),
+    ("firehose", "InvalidKMSResourceException"): (
+        "InvalidState",
+        "rule 6: KMS reported the key inaccessible, disabled, invalid state or missing",
+    ),
+    ("events", "PolicyLengthExceededException"): (
+        "QuotaExceeded",
+        "doc: the event bus policy (grown by each PutPermission) exceeds its size limit",
+    ),
+    ("organizations", "ConstraintViolationException"): (
+        "QuotaExceeded",
+        "doc: a minimum or maximum limit on accounts, policies or OUs would be violated",
+    ),
+    ("codebuild", "OAuthProviderException"): (
+        "Unavailable",
+        "doc: a problem with the upstream OAuth provider",
+    ),
+    ("xray", "PolicySizeLimitExceededException"): (
+        "Validation",
+        "doc: the supplied resource policy document exceeds the maximum size",
+    ),
+    ("wafv2", "WAFSubscriptionNotFoundException"): (
+        "AccessDenied",
+        "doc: the account is not subscribed to the managed rule group (opt-in)",
+    ),
+    ("config", "LimitExceededException"): (
+        "Throttled",
+        "doc: an evaluation is already in progress or the API was called more than once a "
+        "minute (also: too many service-linked recorders)",
+    ),
+    ("ses", "MessageRejected"): (
+        "Other",
+        "doc: the message could not be sent: an outcome for this message, not a request error",
+    ),
+    ("cognito-idp", "NotAuthorizedException"): (
+        "Authentication",
+        "ref: raised for a wrong user name or password: the end user's identity failed",
+    ),
 }

@@ -15,6 +15,8 @@ calls it on the user's thread, once per attempt and once per call. The dispatche
   building records at all.
 
 Sinks may leave out methods they do not need (a sink with only ``on_call`` is fine).
+
+``close()`` flushes but does not close the sinks: their owner does (see ``Dispatcher.close``).
 """
 
 from __future__ import annotations
@@ -133,18 +135,27 @@ class Dispatcher:
                     self._failed(sink, "flush", exc)
 
     def close(self) -> None:
-        """Close every sink (each flushes what it holds). Idempotent; never raises."""
+        """Stop dispatching: deliver what the background queues hold and flush every sink.
+
+        Sinks are *not* closed: the dispatcher does not own them. One sink instance may serve
+        several dispatchers (``install()`` covers each session with its own), and closing it
+        here would silence it for the others. Whoever built a sink closes it (the plugin closes
+        the sinks it built from names; a user closes the instances they passed, or leaves it to
+        the sinks' own exit hooks). Idempotent; never raises."""
         if self._closed:
             return
         self._closed = True
         self.active = False
         for sink in self.sinks:
-            close = getattr(sink, "close", None)
-            if callable(close):
-                try:
-                    close()
-                except Exception as exc:
-                    self._failed(sink, "close", exc)
+            try:
+                if isinstance(sink, BackgroundSink):
+                    sink.close(close_sink=False)  # the wrapper is ours; what it wraps is not
+                else:
+                    flush = getattr(sink, "flush", None)
+                    if callable(flush):
+                        flush()
+            except Exception as exc:
+                self._failed(sink, "close", exc)
 
     def __repr__(self) -> str:
         names = ", ".join(type(s).__name__ for s in self.sinks)
@@ -234,10 +245,12 @@ class BackgroundSink:
             self._worker.wake()
             self._idle.wait(0.05)
 
-    def close(self) -> None:
+    def close(self, close_sink: bool = True) -> None:
+        """Stop the worker after it delivered what is queued; then close the wrapped sink
+        unless ``close_sink`` is False."""
         self._worker.stop(timeout=5.0, final_tick=True)  # the final tick drains what is left
         close = getattr(self.sink, "close", None)
-        if callable(close):
+        if close_sink and callable(close):
             close()
 
     def __repr__(self) -> str:
