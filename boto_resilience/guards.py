@@ -11,8 +11,9 @@ The engine calls, per call:
 ``before_attempt``  (``request-created``) may raise :class:`~.errors.CircuitOpenError` while
     the circuit is open, or :class:`~.errors.RateLimitedError` when the limiter's wait would end
     past the call's deadline; otherwise it may sleep for the limiter's slot.
-``on_failure``      after each failed attempt: feeds the limiter (throttled or not) and the
-    breaker (``Unavailable`` is a failure; any other HTTP answer shows the service is up).
+``on_failure``      after each failed attempt: feeds the limiter (throttled or not).
+``on_final_failure`` when a call fails for good: feeds the breaker (``Unavailable`` is a
+    failure; any other HTTP answer shows the service is up).
 ``allow_retry``     when the policy wants to retry: takes the retry's cost from the budget or
     refuses the retry.
 ``on_success``      when the call succeeded: credits the budget, the limiter and the breaker.
@@ -157,15 +158,20 @@ class Guards:
                     wait=exc.wait) from None
 
     def on_failure(self, engine: Any, state: Any, outcome: Outcome) -> None:
-        if outcome.final:
-            return
-        if self.limiter is not None and outcome.status is not None:
+        """After each failed attempt: the limiter learns from every response."""
+        if self.limiter is not None and outcome.status is not None and not outcome.final:
             self.limiter.on_response(outcome.throttled)
-        if self.breaker is not None:
-            if outcome.category is Category.Unavailable:
-                self.breaker.record_failure()
-            else:
-                self.breaker.record_success()
+
+    def on_final_failure(self, engine: Any, state: Any, outcome: Outcome) -> None:
+        """The call failed for good. The breaker counts *calls*, not attempts: a call's own
+        retries always reach the service (up to ``max_attempts``); what opens the circuit is
+        calls that still fail after their retries."""
+        if self.breaker is None or outcome.final:
+            return
+        if outcome.category is Category.Unavailable:
+            self.breaker.record_failure()
+        else:  # the service answered: it is up, whatever it said
+            self.breaker.record_success()
 
     def allow_retry(self, engine: Any, state: Any, outcome: Outcome,
                     delay: float) -> Optional[float]:

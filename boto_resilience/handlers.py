@@ -304,6 +304,8 @@ class Engine:
                 state.clock_skew_retried = True
             state.last_delay = delay
             state.backoff += delay
+        elif guards is not None:
+            guards.on_final_failure(self, state, outcome)
         if self.dispatcher.active:
             self._emit_attempt(state, outcome, outcome.status, outcome.code, delay)
         return delay

@@ -14,18 +14,19 @@ The algorithm: accept-rate tracking
 ===================================
 When throttled, the service is running at its capacity, so the rate at which it *accepts* our
 requests measures that capacity directly. The limiter sends at ``headroom`` (default 1.05)
-times the accept rate it measures over short windows (``window``, 0.25 s):
+times the accept rate it measures over short windows (``window``, 0.25 s, extended until it
+holds ``min_window_events`` responses, at most ``max_window``):
 
 * a window with throttles: ``rate = headroom x accepted/elapsed``. The service stays saturated
-  (goodput ~ capacity) while only ``1 - 1/headroom`` (~5 %) of requests are throttled: about
-  1.05 requests per successful call;
+  (goodput ~ capacity) while at most ``1 - 1/headroom`` (~3 %) of requests are throttled:
+  about 1.03 requests per successful call;
 * a window without throttles in which callers had to wait for the limiter (the limit was what
   held them back): grow the rate, faster the longer throttles stay away (x1.1, 1.2, 1.4, 1.8,
   then x2 per window), so a service whose capacity comes back is found again within a few
   windows;
-* ``quiet_period`` (5 s) without any throttle: disengage. A client that is throttled
-  continuously never disengages (it sees ~5 % throttles by design), one whose demand fell
-  below the capacity does, and costs nothing again.
+* ``quiet_period`` (5 s) without any throttle, and the limit no longer holding callers back:
+  disengage. A client that is throttled continuously never disengages (it sees ~3 % throttles
+  by design), one whose demand fell below the capacity does, and costs nothing again.
 
 Why not CUBIC (botocore's adaptive mode, ``botocore/retries/throttling.py``)? CUBIC cuts the
 rate to 0.7x on each throttle and probes upward along a cubic curve; the sawtooth spends much of
@@ -295,7 +296,10 @@ class AdaptiveRateLimiter:
             return
         if now < self._win_end:
             return
-        if now - self._last_throttle >= self.quiet_period:
+        if now - self._last_throttle >= self.quiet_period and (idle or not self._win_waited):
+            # Neither throttled nor holding anyone back for a while: stand down. (While the
+            # limit still holds callers back, releasing them would throttle them again; the
+            # rate grows instead, until it either finds the capacity or stops binding.)
             self._disengage()
             return
         if idle:
@@ -310,10 +314,13 @@ class AdaptiveRateLimiter:
             self.rate = self._clamp(accepts / elapsed * self.headroom)
         else:
             # No throttle: if the limit held callers back, probe upwards, faster and faster.
-            # The first throttle-free window is not enough: at ~3 % throttles, a window of 40
-            # requests has none by chance one time in three.
+            # Only when the sends actually reached the limit: slots are reserved ahead, so after
+            # a raise the queue still drains at the old pace for a while, and growing on its
+            # throttle-free windows would overshoot. And not on the first throttle-free window:
+            # at ~3 % throttles, a window of 20 requests has none by chance half the time.
             self._streak += 1
-            if self._win_waited and self.rate is not None and self._streak >= 2:
+            reached = (accepts / elapsed) >= 0.9 * (self.rate or 0.0)
+            if self._win_waited and reached and self.rate is not None and self._streak >= 2:
                 growth = min(1.0, 0.05 * 2.0 ** (self._streak - 1))
                 self.rate = self._clamp(self.rate * (1.0 + growth))
         self._start_window(now, self.window)

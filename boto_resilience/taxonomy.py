@@ -161,7 +161,7 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
             r"|NotEmpty|DependencyViolation|HasDependen|NotReady|NotStabilized|Disabled"
             r"|NotActive|Inactive|NotEnabled|(?<!B)Locked|Busy|ResourceConflict|DeleteConflict"
             r"|InvalidStatus|IncorrectStatus|StatusException|NotInActiveTier|AlreadyInActiveTier"
-            r"|Invalid\w*State(?!ment|Filter)",
+            r"|Invalid\w*State(?!ment|Filter)|Invalid\w*Status(?!Update)",
             Category.InvalidState,
             "wrong state for the operation",
         ),
