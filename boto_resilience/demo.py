@@ -44,6 +44,8 @@ _THROTTLE_CODES = {
     "s3": (503, "SlowDown"),
 }
 _DEFAULT_THROTTLE = (400, "ThrottlingException")
+#: Where a request answered by the injector is pointed, so that moto leaves it alone.
+_UNSERVED_URL = "https://fault-injected.invalid/"
 
 
 class _Raw(io.BytesIO):
@@ -58,8 +60,9 @@ class _Raw(io.BytesIO):
 
 def error_response(protocol: str, url: str, status: int, code: str, message: str) -> Any:
     """An ``AWSResponse`` carrying an AWS error, in the wire format of ``protocol``."""
-    awsrequest = importlib.import_module("botocore.awsrequest")
-    headers = awsrequest.HeadersDict({"x-amzn-requestid": "demo-injected-fault"})
+    from botocore.awsrequest import AWSResponse, HeadersDict
+
+    headers = HeadersDict({"x-amzn-requestid": "demo-injected-fault"})
     if protocol in ("json", "rest-json"):
         headers["Content-Type"] = "application/x-amz-json-1.0"
         headers["x-amzn-ErrorType"] = code
@@ -73,7 +76,7 @@ def error_response(protocol: str, url: str, status: int, code: str, message: str
         body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
                 f"<Message>{message}</Message></Error>"
                 f"<RequestId>demo-injected-fault</RequestId></ErrorResponse>").encode()
-    return awsrequest.AWSResponse(url, status, headers, _Raw(body))
+    return AWSResponse(url, status, headers, _Raw(body))
 
 
 class FaultInjector:
@@ -82,9 +85,14 @@ class FaultInjector:
     Registered with ``register_first`` on a client's ``before-send`` so it runs ahead of moto's
     handler. Contract of ``before-send``: return None to let the request go on, or a response to
     answer it; an ``HTTPClientError`` raised here is handled by botocore as a connection failure.
+    botocore calls *every* ``before-send`` handler and takes the first response, so moto would
+    still execute a request we answer (a 503 that created the table anyway). A faulted request's
+    URL is therefore pointed at a host that moto does not serve: it stays untouched, as a
+    request refused by a throttling or failing service would be. (botocore builds a new request
+    for each attempt, so the retry is unaffected.)
     """
 
-    def __init__(self, seed: int = 7, throttle: float = 0.02, server_error: float = 0.04,
+    def __init__(self, seed: int = 7, throttle: float = 0.0, server_error: float = 0.04,
                  connection_error: float = 0.01, capacity: float = 50.0, burst: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rand = random.Random(seed)
@@ -121,22 +129,25 @@ class FaultInjector:
             if not self.enabled:
                 return None
             draw = self.rand.random()
+            url = request.url
             if self._over_capacity(service) or draw < self.throttle:
                 self.injected["throttle"] += 1
-                return error_response(protocol, request.url, throttle_status, throttle_code,
+                request.url = _UNSERVED_URL
+                return error_response(protocol, url, throttle_status, throttle_code,
                                       "Rate exceeded (injected by the demo)")
             draw -= self.throttle
             if draw < self.server_error:
                 self.injected["server_error"] += 1
+                request.url = _UNSERVED_URL
                 status, code = (500, "InternalError") if draw < self.server_error / 2 \
                     else (503, "ServiceUnavailable")
-                return error_response(protocol, request.url, status, code,
-                                      "Injected by the demo")
+                return error_response(protocol, url, status, code, "Injected by the demo")
             draw -= self.server_error
             if draw < self.connection_error:
                 self.injected["connection"] += 1
-                exceptions = importlib.import_module("botocore.exceptions")
-                raise exceptions.ConnectionClosedError(endpoint_url=request.url)
+                from botocore.exceptions import ConnectionClosedError
+
+                raise ConnectionClosedError(endpoint_url=request.url)
             return None
 
         client.meta.events.register_first(f"before-send.{_event_name(client)}", before_send)
@@ -262,12 +273,15 @@ def _backend(prefer: str) -> Iterator[tuple[str, Optional[str]]]:
         yield "fault-server", srv.url
 
 
-def run(calls: int = 400, seed: int = 7, throttle: float = 0.02, server_error: float = 0.04,
-        connection_error: float = 0.01, capacity: float = 50.0, duration: float = 15.0,
+def run(calls: int = 300, seed: int = 7, throttle: float = 0.0, server_error: float = 0.04,
+        connection_error: float = 0.01, capacity: float = 50.0, duration: float = 10.0,
         backend: str = "auto",
         extra_sinks: tuple[str, ...] = (), progress: bool = True,
-        out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> Snapshot:
-    """Run the demo and print its table; returns the memory sink's snapshot."""
+        out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> Snapshot:
+    """Run the demo and print its table (to ``out``, stdout by default; progress to ``err``,
+    stderr by default); returns the memory sink's snapshot."""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
     import boto3
 
     import boto_resilience
@@ -296,7 +310,12 @@ def run(calls: int = 400, seed: int = 7, throttle: float = 0.02, server_error: f
                 try:
                     operation()
                 except Exception as exc:  # the errors the caller would see
+                    response = getattr(exc, "response", None)
+                    code = response.get("Error", {}).get("Code") \
+                        if isinstance(response, dict) else None
                     kind = type(exc).__name__
+                    if code and code != kind:
+                        kind = f"{kind} ({code})"
                     failures[kind] = failures.get(kind, 0) + 1
                 bar.update(done, memory.snapshot)
                 if time.monotonic() > deadline:
@@ -323,19 +342,19 @@ def main(argv: Optional[list[str]] = None) -> int:
         prog="boto-resilience demo",
         description="Real boto3 calls against moto with injected throttling and transient "
                     "faults; prints what the plugin did, per operation.")
-    parser.add_argument("--calls", type=int, default=400, help="number of calls (400)")
+    parser.add_argument("--calls", type=int, default=300, help="number of calls (300)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (7)")
     parser.add_argument("--capacity", type=float, default=50.0,
                         help="requests per second each service accepts before throttling, "
                              "like provisioned throughput (50; 0: no limit)")
-    parser.add_argument("--throttle", type=float, default=0.02,
-                        help="fraction of requests throttled at random, on top (0.02)")
+    parser.add_argument("--throttle", type=float, default=0.0,
+                        help="fraction of requests throttled at random, on top (0)")
     parser.add_argument("--server-errors", type=float, default=0.04,
                         help="fraction of requests answered 500/503 (0.04)")
     parser.add_argument("--connection-errors", type=float, default=0.01,
                         help="fraction of requests whose connection drops (0.01)")
-    parser.add_argument("--duration", type=float, default=15.0,
-                        help="stop after this many seconds at the latest (15)")
+    parser.add_argument("--duration", type=float, default=10.0,
+                        help="stop after this many seconds at the latest (10)")
     parser.add_argument("--backend", choices=("auto", "moto", "fault-server"), default="auto")
     parser.add_argument("--metrics", default="",
                         help="extra sinks besides the table, e.g. logging,emf")

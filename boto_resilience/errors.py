@@ -295,6 +295,31 @@ _S3_BUCKET_OPERATIONS = frozenset({"HeadBucket"})
 _BARE_404_CODES = frozenset({"404", "NotFound", ""})
 
 
+# DynamoDB cancels a whole transaction for one of several reasons, listed per item in
+# CancellationReasons; the first of these present decides. Failures a retry cannot fix come
+# first, so a transaction that has both a failed condition and a throttled item is not retried.
+_TRANSACTION_REASONS = (
+    ("ConditionalCheckFailed", Category.PreconditionFailed),
+    ("ValidationError", Category.Validation),
+    ("ItemCollectionSizeLimitExceeded", Category.QuotaExceeded),
+    ("TransactionConflict", Category.Conflict),
+    ("ProvisionedThroughputExceeded", Category.Throttled),
+    ("ThrottlingError", Category.Throttled),
+    ("RequestLimitExceeded", Category.Throttled),
+)
+
+
+def _transaction_category(parsed: dict[str, Any]) -> Optional[Category]:
+    reasons = parsed.get("CancellationReasons")
+    if not isinstance(reasons, list):
+        return None
+    codes = {r.get("Code") for r in reasons if isinstance(r, dict)}
+    for code, category in _TRANSACTION_REASONS:
+        if code in codes:
+            return category
+    return None
+
+
 def enrich_error(
     parsed: dict[str, Any],
     http_status: int,
@@ -314,6 +339,8 @@ def enrich_error(
             error = {}
             parsed["Error"] = error
         category = category_of_error(error, http_status, service)
+        if service == "dynamodb" and error.get("Code") == "TransactionCanceledException":
+            category = _transaction_category(parsed) or category
         error["Category"] = category.value
         error["Retryable"] = category in RETRYABLE_CATEGORIES
         if (

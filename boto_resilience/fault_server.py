@@ -120,6 +120,7 @@ __all__ = [
     "FaultServer",
     "FaultServerProcess",
     "RemoteFaultServer",
+    "as_fault",
     "main",
 ]
 

@@ -13,17 +13,17 @@ call waits in an orderly queue instead of in a random backoff.
 The algorithm: accept-rate tracking
 ===================================
 When throttled, the service is running at its capacity, so the rate at which it *accepts* our
-requests measures that capacity directly. The limiter sends at ``headroom`` (default 1.05)
+requests measures that capacity directly. The limiter sends at ``headroom`` (default 1.03)
 times the accept rate it measures over short windows (``window``, 0.25 s, extended until it
 holds ``min_window_events`` responses, at most ``max_window``):
 
 * a window with throttles: ``rate = headroom x accepted/elapsed``. The service stays saturated
   (goodput ~ capacity) while at most ``1 - 1/headroom`` (~3 %) of requests are throttled:
   about 1.03 requests per successful call;
-* a window without throttles in which callers had to wait for the limiter (the limit was what
-  held them back): grow the rate, faster the longer throttles stay away (x1.1, 1.2, 1.4, 1.8,
-  then x2 per window), so a service whose capacity comes back is found again within a few
-  windows;
+* a window without throttles in which callers had to wait for the limiter and the sends
+  reached 90 % of the limit (the limit was what held them back): grow the rate, from the second
+  such window in a row, faster the longer throttles stay away (x1.1, 1.2, 1.4, 1.8, then x2 per
+  window), so a service whose capacity comes back is found again within a few windows;
 * ``quiet_period`` (5 s) without any throttle, and the limit no longer holding callers back:
   disengage. A client that is throttled continuously never disengages (it sees ~3 % throttles
   by design), one whose demand fell below the capacity does, and costs nothing again.
@@ -31,7 +31,8 @@ holds ``min_window_events`` responses, at most ``max_window``):
 Why not CUBIC (botocore's adaptive mode, ``botocore/retries/throttling.py``)? CUBIC cuts the
 rate to 0.7x on each throttle and probes upward along a cubic curve; the sawtooth spends much of
 its time well below capacity (lost goodput) or above it (throttles), and it multiplies the rate
-down on every throttle response rather than once per measurement. Google's client-side
+down on every throttle response rather than once per measurement (in the storm benchmark,
+botocore's adaptive mode kept goodput at ~55 % of capacity). Google's client-side
 throttling (SRE book, ch. 21: reject locally with probability
 ``(requests - K*accepts)/(requests + 1)``) tracks accepts like this limiter does, but answers
 excess demand by *failing* calls locally; we want to delay them instead (no failed calls), so
@@ -45,20 +46,27 @@ Until the first throttle the limiter is *disengaged* and costs one attribute che
 (``acquire`` and ``on_response(False)`` return at once). On the first throttle it *probes*: for
 ``probe_window`` (0.1 s; until ``probe_accepts`` accepts if sooner, and until at least 3 if
 that takes longer, up to 5 probe windows) it does not limit and counts accepts, which, the
-service being saturated, gives the capacity to within a few requests; then it limits. Probing unlimited for
-a tenth of a second costs a handful of extra throttles once per overload episode, and avoids
-both the slow ramp-up of starting from a guess and the cost of measuring before anyone is
-throttled.
+service being saturated, gives the capacity to within a few requests; then it limits.
+Probing unlimited for a tenth of a second costs a handful of extra throttles once per overload
+episode, and avoids both the slow ramp-up of starting from a guess and the cost of measuring
+before anyone is throttled.
 
 Pacing
 ------
-Sending is paced by *reservation* (like Guava's ``RateLimiter``): each ``acquire`` takes the
-next free slot (``1/rate`` apart, with up to ``burst_seconds`` of unused slots saved) under the
-lock, then sleeps outside it until its slot. Waiters are served in arrival order, which keeps
-the tail latency close to the median, and nobody busy-waits or wakes up a herd. A caller with a
-deadline passes ``timeout``: if its slot is further away than that, nothing is reserved and
-:class:`WouldExceedDeadline` is raised at once (the plugin maps it to
-``errors.RateLimitedError``) rather than blocking past the deadline.
+Sending is paced by *tickets*: each ``acquire`` takes the next ticket under the lock; ticket
+``k``'s send slot is ``anchor + (k - anchor_ticket) / rate``, with up to ``burst_seconds`` of
+unused slots saved while idle (like Guava's ``RateLimiter``). The caller sleeps outside the
+lock until its slot. Waiters are served in arrival order, which keeps the tail latency close to
+the median, and nobody busy-waits or wakes a herd. When the rate changes, the queue is
+re-anchored at the current time, so every waiting ticket's slot moves to the new spacing at
+once; sleepers sleep at most ``recheck`` (0.05 s) at a time and look again (a queue of slots
+fixed at the old rate would keep sending at that rate for as long as the queue is deep: with
+64 threads at 20 requests/s, three seconds).
+
+A caller with a deadline passes ``timeout``: if its slot is further away than that, nothing is
+taken and :class:`WouldExceedDeadline` is raised at once (the plugin maps it to
+``errors.RateLimitedError``) rather than blocking past the deadline; if a rate cut later pushes
+the slot past it, the ticket is abandoned and the same is raised.
 
 Every response (first attempt or retry, success or error) is reported with
 ``on_response(throttled)``; accepts are counted lock-free, a lock is taken only on throttles and
@@ -71,7 +79,7 @@ import enum
 import logging
 import threading
 import time
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 from boto_resilience.budget import AtomicCounter, KeyedRegistry
 
@@ -79,6 +87,7 @@ __all__ = [
     "AdaptiveRateLimiter",
     "LimiterState",
     "RateLimiterRegistry",
+    "Ticket",
     "WouldExceedDeadline",
 ]
 
@@ -92,6 +101,14 @@ class WouldExceedDeadline(Exception):
         super().__init__(f"rate limit: next slot in {wait:.3f}s, caller can wait {timeout:.3f}s")
         self.wait = wait
         self.timeout = timeout
+
+
+class Ticket(NamedTuple):
+    """A place in the send queue: ``number``, and ``wait``, the seconds to its slot when taken
+    (the slot moves if the rate changes: ask :meth:`AdaptiveRateLimiter.remaining`)."""
+
+    number: int
+    wait: float
 
 
 class LimiterState(str, enum.Enum):
@@ -125,6 +142,7 @@ class AdaptiveRateLimiter:
         burst_seconds: float = 0.05,
         min_rate: float = 0.5,
         max_rate: float = 100_000.0,
+        recheck: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         on_change: Optional[Callable[[LimiterState, LimiterState], None]] = None,
@@ -135,6 +153,8 @@ class AdaptiveRateLimiter:
             raise ValueError("windows and periods must be > 0, and max_window >= window")
         if not 0 < min_rate <= max_rate:
             raise ValueError("need 0 < min_rate <= max_rate")
+        if recheck <= 0:
+            raise ValueError("recheck must be > 0")
         if burst_seconds < 0 or min_window_events < 0 or probe_accepts < 1:
             raise ValueError("need burst_seconds >= 0, min_window_events >= 0, "
                              "probe_accepts >= 1")
@@ -149,6 +169,7 @@ class AdaptiveRateLimiter:
         self.burst_seconds = burst_seconds
         self.min_rate = min_rate
         self.max_rate = max_rate
+        self.recheck = recheck
         self._clock = clock
         self._sleep = sleep
         self._on_change = on_change
@@ -167,7 +188,10 @@ class AdaptiveRateLimiter:
         self._win_waited = False
         self._streak = 0  # consecutive throttle-free windows
         self._last_throttle = 0.0
-        self._next_free = 0.0
+        # the send queue: ticket k's slot is _anchor_time + (k - _anchor_ticket) / rate
+        self._next_ticket = 0
+        self._anchor_ticket = 0
+        self._anchor_time = 0.0
         # counters for metrics / repr
         self.throttles = 0
         self.engagements = 0
@@ -177,43 +201,71 @@ class AdaptiveRateLimiter:
     def acquire(self, timeout: Optional[float] = None) -> float:
         """Wait for a send slot; return the seconds waited (0.0 when not limiting).
 
-        Raises :class:`WouldExceedDeadline` (having waited for nothing and reserved nothing)
-        if the slot is more than ``timeout`` seconds away.
+        Raises :class:`WouldExceedDeadline` if the slot is more than ``timeout`` seconds away
+        (at once, having taken nothing; or later, if a rate cut moved the slot past it).
         """
         if not self._limiting:
             return 0.0
-        wait = self.reserve(timeout)
-        if wait > 0.0:
-            self._sleep(wait)
-        return wait
-
-    def reserve(self, timeout: Optional[float] = None) -> float:
-        """Like :meth:`acquire` but without sleeping: the caller sleeps the returned seconds."""
-        if not self._limiting:
+        ticket = self.reserve(timeout)
+        if ticket is None:
             return 0.0
+        waited, wait = 0.0, ticket.wait
+        while wait > 0.0:
+            if timeout is not None and waited + wait > timeout + 1e-9:
+                with self._lock:
+                    self.rejected += 1
+                raise WouldExceedDeadline(waited + wait, timeout)
+            step = min(wait, self.recheck)
+            self._sleep(step)
+            waited += step
+            wait = self.remaining(ticket)
+        return waited
+
+    def reserve(self, timeout: Optional[float] = None) -> Optional[Ticket]:
+        """Take a place in the send queue without sleeping; None when not limiting (send now).
+
+        For callers that do their own waiting (and the simulation in the tests): sleep until
+        :meth:`remaining` returns 0.
+        """
+        if not self._limiting:
+            return None
         with self._lock:
             old = self.state
             now = self._clock()
             if now >= self._win_end:
                 self._roll(now, self._last_event)
+            ticket = None
             rate = self.rate
-            wait = 0.0
             if self._limiting and rate is not None:
-                interval = 1.0 / rate
-                burst = max(1.0, rate * self.burst_seconds)
+                number = self._next_ticket
+                slot = self._slot(number, rate)
                 # up to `burst` unused slots are saved (the bucket holds `burst` tokens)
-                slot = max(self._next_free, now - (burst - 1.0) * interval)
-                if slot > now:
-                    wait = slot - now
+                earliest = now - (max(1.0, rate * self.burst_seconds) - 1.0) / rate
+                if slot < earliest:
+                    self._anchor_time, self._anchor_ticket, slot = earliest, number, earliest
+                wait = slot - now if slot > now else 0.0
                 if timeout is not None and wait > timeout + 1e-9:
                     self.rejected += 1
                     self._notify(old)
                     raise WouldExceedDeadline(wait, max(0.0, timeout))
-                self._next_free = slot + interval
+                self._next_ticket = number + 1
                 if wait > 0.0:
                     self._win_waited = True
+                ticket = Ticket(number, wait)
         self._notify(old)
-        return wait
+        return ticket
+
+    def remaining(self, ticket: Ticket) -> float:
+        """Seconds until this ticket's slot, at the current rate (0: send now)."""
+        with self._lock:
+            rate = self.rate
+            if not self._limiting or rate is None:
+                return 0.0
+            wait = self._slot(ticket.number, rate) - self._clock()
+        return wait if wait > 0.0 else 0.0
+
+    def _slot(self, number: int, rate: float) -> float:
+        return self._anchor_time + (number - self._anchor_ticket) / rate
 
     def on_response(self, throttled: bool) -> None:
         """Report one response (throttled or not). Accepts are counted without a lock."""
@@ -290,7 +342,7 @@ class AdaptiveRateLimiter:
                 or elapsed >= 5.0 * self.probe_window
             ):
                 self.rate = self._clamp(accepts / elapsed * self.headroom)
-                self._next_free = now
+                self._anchor_time, self._anchor_ticket = now, self._next_ticket
                 self._set_state(LimiterState.LIMITING)
                 self._start_window(now, self.window)
             return
@@ -311,7 +363,7 @@ class AdaptiveRateLimiter:
         if self._win_throttles:
             # Saturated: the accept rate is the capacity.
             self._streak = 0
-            self.rate = self._clamp(accepts / elapsed * self.headroom)
+            self._set_rate(now, accepts / elapsed * self.headroom)
         else:
             # No throttle: if the limit held callers back, probe upwards, faster and faster.
             # Only when the sends actually reached the limit: slots are reserved ahead, so after
@@ -322,8 +374,21 @@ class AdaptiveRateLimiter:
             reached = (accepts / elapsed) >= 0.9 * (self.rate or 0.0)
             if self._win_waited and reached and self.rate is not None and self._streak >= 2:
                 growth = min(1.0, 0.05 * 2.0 ** (self._streak - 1))
-                self.rate = self._clamp(self.rate * (1.0 + growth))
+                self._set_rate(now, self.rate * (1.0 + growth))
         self._start_window(now, self.window)
+
+    def _set_rate(self, now: float, rate: float) -> None:
+        """Change the rate and re-space the waiting queue from now: tickets whose slot has
+        passed keep it, the first ticket still waiting keeps its slot, and each one after it
+        follows at the new spacing."""
+        old = self.rate
+        new = self._clamp(rate)
+        if old is not None and new != old:
+            passed = int((now - self._anchor_time) * old) + 1 if now >= self._anchor_time else 0
+            first = min(self._anchor_ticket + passed, self._next_ticket)
+            self._anchor_time = self._slot(first, old)
+            self._anchor_ticket = first
+        self.rate = new
 
     def _clamp(self, rate: float) -> float:
         return min(self.max_rate, max(self.min_rate, rate))

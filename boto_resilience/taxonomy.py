@@ -94,12 +94,15 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
     (re.compile(p, re.IGNORECASE), cat, label)
     for p, cat, label in [
         (r"DryRun", Category.Other, "dry-run signal"),
-        (r"Redirect", Category.Other, "redirect"),
+        (r"RetryableConflict", Category.Unavailable, "transient conflict, retry"),
+        (r"UnexpectedLambda", Category.Other, "failure in the customer's own function"),
+        (r"^VerificationFailed", Category.Other, "verification outcome"),
+        (r"^(?!Invalid)\w*Redirect", Category.Other, "redirect"),
         (r"TooSkewed|ClockSkew|SignatureExpired|RequestExpired", Category.ClockSkew, "clock skew"),
         (
             r"Throttl|TooManyRequests|SlowDown|RequestLimitExceeded|RateExceeded|RateLimit"
             r"|ThroughputExceeded|BandwidthLimit|TooManyConcurrent|ConcurrentRequest"
-            r"|TooManyFailedAttempts",
+            r"|TooManyFailedAttempts|Rate\w*Exceeded|CallRate",
             Category.Throttled,
             "rate limit",
         ),
@@ -107,25 +110,28 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
             r"UnrecognizedClient|InvalidClientToken|SignatureDoesNotMatch|InvalidSignature"
             r"|IncompleteSignature|^ExpiredToken|TokenExpired|AuthFailure|InvalidAccessKey"
             r"|MissingAuthentication|Unauthenticated|NotAuthenticated|AuthenticationFail"
-            r"|InvalidCredential|CredentialsExpired|InvalidSecurityToken",
+            r"|InvalidCredential|CredentialsExpired|InvalidSecurityToken|RefreshToken",
             Category.Authentication,
             "credentials or signature",
         ),
         (
             r"NotFound|NoSuch|DoesNotExist|NotExist|NonExist|^Unknown(?!Operation|Action)"
-            r"|Gone(Exception)?$|NotPresent|NotAttached",
+            r"|Gone(Exception)?$|NotPresent|NotAttached|NotAssociatedWith"
+            r"|Deleted(?:Exception|Fault)?$|NoSchedule",
             Category.NotFound,
             "does not exist",
         ),
         (
             r"ConditionalCheckFailed|ConditionCheckFailed|PreconditionFailed|NotModified"
-            r"|Invalid\w*RevisionId|RevisionIdMismatch|RevisionNotCurrent",
+            r"|Invalid\w*RevisionId|RevisionIdMismatch|RevisionNotCurrent|ConditionCheckFailure",
             Category.PreconditionFailed,
             "caller's condition false",
         ),
         (
             r"UnsupportedOperation|NotSupported|Unsupported|NotImplemented|MethodNotAllowed"
-            r"|UnknownOperation|UnknownAction|InvalidAction$",
+            r"|UnknownOperation|UnknownAction|InvalidAction$|NotAvailableIn|DoesNotSupport"
+            r"|NotServiceResource|FeatureNotAvailable|NotIncludedIn|NoLongerSupported"
+            r"|IncompatibleRegion",
             Category.Unsupported,
             "not supported",
         ),
@@ -134,7 +140,18 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
             r"^(?!.*(?:Quota|TooMany|Limit)).*InProgress|Already(?:Closed|Completed|Started"
             r"|Detached|Rejected|Running|Streamed|Enabled|Disabled|In(?:State|Status)"
             r"|UnderMigration)|NotConfirmed|NotVerified|ResetRequired|Transitioning|Stopping"
-            r"|NotIn\w*Mode|FeaturesNotEnabled|NoAvailable|CannotDelete|WhileInUse|NotInflight",
+            r"|NotIn\w*Mode|FeaturesNotEnabled|NoAvailable|CannotDelete|WhileInUse|NotInflight"
+            r"|NotMounted|NotSet(?:Exception|Fault)?$|NotConfigured|NotInitiali[sz]ed"
+            r"|PreconditionNotMet|PrerequisiteNotMet|(?<!Not)(?<!Already)Running(?:Exception|Fault)?$"
+            r"|NotRunning|NoRunning|Executing|Being[A-Z]|TaskEnded|Deprecated|NotRegistered"
+            r"|NotStarted|NotInReadyState|NotRedrivable|NotRetryable|NotOverridable"
+            r"|InDesiredState|StatusUnchanged|NoOperation|AlreadyReusable|NoUpdateAvailable"
+            r"|Frozen|Contains[A-Z]|AssociatedInstances|ResourceAssociated|Associated\w*Found"
+            r"|HasCMKs|TerminationProtected|FederationEnabled|Archived|Inaccessible|DeleteFailed"
+            r"|NotSatisfied|UnableToCancel|UnableToUpdate|ConcurrentOperation"
+            r"|^Kms(?:Exception|Fault)$|KMSKeyNotAccessible|EncryptionException|DataEncryption"
+            r"|NonEmpty|StateException$|CannotModify|CannotLeave|CannotBeDeleted|NotShared"
+            r"|NotMigrated|PartiallyDelegated",
             Category.InvalidState,
             "wrong state for the operation",
         ),
@@ -151,7 +168,8 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
             r"|ConcurrentModification|ConcurrentUpdate|ConcurrentAccess|TransactionConflict"
             r"|WriteConflict|AlreadyExist|AlreadyOwned|Duplicate|NameInUse|NameAlreadyInUse"
             r"|NameConflict|Already(?:Registered|Associated|Accepted|Attached|Subscribed|Shared"
-            r"|Set|Published|Created|Processed|InOrganization|InRegion)|OperationAborted"
+            r"|Set|Published|Created|Processed|InOrganization|InRegion)|OperationAborted|OutOfSync"
+            r"|OptimisticLock|StaleData|IdOutdated|ExecutionOutdated|IsDifferent|NotLatest|NameAvailability|NotUnique"
             r"|NameExists|\bExists?(Exception|Fault|Error)?$|(?<!Does)(?<!Not)Exists(Exception)?$",
             Category.Conflict,
             "already exists or concurrent write",
@@ -166,14 +184,18 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
             "wrong state for the operation",
         ),
         (
-            r"LimitExceeded|QuotaExceeded|TooMany|OverLimit|Quota|LimitReached|CapacityExceeded",
+            r"LimitExceeded|QuotaExceeded|TooMany|OverLimit|Quota|LimitReached|CapacityExceeded"
+            r"|Concurrent\w*Exceeded|LicenseUsage",
             Category.QuotaExceeded,
             "count or size quota",
         ),
         (
             r"AccessDenied|Forbidden|Unauthori[sz]ed|NotAuthori[sz]ed|AuthorizationError"
             r"|PermissionDenied|InsufficientPermission|OptInRequired|NotSubscribed"
-            r"|SubscriptionRequired|AccountSuspended|Denied|NotPermitted|Blocked",
+            r"|SubscriptionRequired|AccountSuspended|Denied|NotPermitted|Blocked|CallerIsNot"
+            r"|ManagementAccount|DelegatedAdmin|NotCreatedByCaller|ApprovedByAuthor|OwnerCheck"
+            r"|NotEntitled|NotEligible|ManagedRuleException$|NoEntitlement|Insufficient\w*Polic|DestinationPermission"
+            r"|ServiceLinkedRoleError|EntitlementNotAllowed",
             Category.AccessDenied,
             "not permitted",
         ),
@@ -182,14 +204,21 @@ _NAME_RULES: list[tuple[Pattern[str], Category, str]] = [
             r"|Internal|ServiceUnavailable|ServerUnavailable|^Unavailable|Timeout|TimedOut"
             r"|ServiceFailure|ServerError|ServiceError|CommunicationError"
             r"|Insufficient\w*Capacity|BadGateway|Unreachable|TryAgain|Transient"
-            r"|(?<!Not)Retryable(Exception)?$",
+            r"|(?<!Not)Retryable(Exception)?$|FailedDependency|DependencyFail|ExternalService"
+            r"|Upstream|UnableToGet|UnableToList|^(?!Invalid)\w*ServiceException$|GeneralService"
+            r"|OperationFailure|^RequestFailed|ResourceCreationFailed|DeliveryFailure"
+            r"|ModelStreamError|ModelError|SessionFull|OutOfCapacity|Maintenance",
             Category.Unavailable,
             "server side or transient",
         ),
         (
             r"Validation|Invalid|Malformed|Missing|BadRequest|OutOfRange|Serialization"
             r"|NotValid|Illegal|Mismatch|Unprocessable|ParameterCombination|Expired|Incorrect"
-            r"|UnrecognizedPublicKey|Violation",
+            r"|UnrecognizedPublicKey|Violation|Incompatib|NotCompatible|NoChange|SameFileContent"
+            r"|AreSame|LengthExceeded|Oversized|Divergence|Multiple\w*(?:Provided|Specified)"
+            r"|MultipleRegions|Restricted|ReservedName|PublicPolicy|TagPolicy|LockoutPrevent"
+            r"|Tag(?:ging)?Exception$|Unresolvable|DoesNotMatch|DoesNotCover"
+            r"|NotAllowed|NotPrivate|NotRelated|NotUpdatable|AndSourceFileSpecified",
             Category.Validation,
             "bad request",
         ),
@@ -220,7 +249,7 @@ _STATUS_RULES: dict[int, Category] = {
     422: Category.Validation,
     423: Category.InvalidState,
     424: Category.Unavailable,  # Failed Dependency: a downstream call failed
-    428: Category.PreconditionFailed,
+    428: Category.Validation,  # Precondition Required: the request must carry a condition
     429: Category.Throttled,
     431: Category.Validation,
     501: Category.Unsupported,
@@ -290,7 +319,9 @@ class _Modeled:
 
     category: Category
     status: Optional[int]
-    flags: str  # "s" sender fault, "r" receiver fault, "R" retryable trait, "T" throttling trait
+    # "s" sender fault, "r" receiver fault, "R" retryable trait, "T" throttling trait,
+    # "c" decided by a curated service override
+    flags: str
     shape: str  # the shape name (differs from the code when the model overrides error.code)
 
 
@@ -399,7 +430,14 @@ def _describe_modeled(service: str, code: str, modeled: _Modeled) -> str:
         parts.append("server fault")
     detail = f" ({', '.join(parts)})" if parts else ""
     shape = f" (shape {modeled.shape})" if modeled.shape != code else ""
-    return f"modeled in {service} as {code}{shape}{detail}"
+    modeled_as = f"modeled in {service} as {code}{shape}{detail}"
+    if "c" in modeled.flags:
+        note = SERVICE_OVERRIDES.get((service, code)) or SERVICE_OVERRIDES.get(
+            (service, modeled.shape)
+        )
+        if note is not None:
+            return f"curated override for {service}: {note[1]}; {modeled_as}"
+    return modeled_as
 
 
 @functools.lru_cache(maxsize=4096)

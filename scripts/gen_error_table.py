@@ -35,9 +35,10 @@ import html
 import json
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -108,8 +109,8 @@ def iter_shapes() -> Iterator[Shape]:
 _DOC_RATE = re.compile(
     r"\brate\b|per second|throttl|too many requests|request limit|too frequently|"
     r"too many concurrent|concurrent (?:requests|calls|operations)|slow down|"
-    r"try (?:your request )?again later|retry (?:the request )?later|in a short period|"
-    r"requests? (?:are|is|was) being made too|frequency",
+    r"in a short period|"
+    r"requests? (?:are|is|was) being made too|frequency|per (?:day|hour|minute)\b",
     re.I,
 )
 _DOC_NOT_FOUND = re.compile(
@@ -127,13 +128,15 @@ _DOC_STATE = re.compile(
 # A "Conflict" whose documentation describes a busy resource, not a collision (rule 3).
 _DOC_BUSY = re.compile(
     r"in progress|being (?:created|updated|deleted|modified)|not ready|until it finishes|"
-    r"previous action|\bongoing\b|scheduled to begin|in the process of",
+    r"previous action|\bongoing\b|scheduled to begin|in the process of|"
+    r"being (?:disabled|enabled)",
     re.I,
 )
 # A count limit inside one request (rule 4), unless the documentation calls it a quota.
 _DOC_PER_REQUEST = re.compile(
     r"(?:the|this|your) request contains too many|in (?:a|one|each|the|this) (?:single )?request\b|"
-    r"per request|limit in the request|allowed in a request",
+    r"per request|limit in the request|allowed in a request|"
+    r"(?:text|data|input) (?:that )?you submitted",
     re.I,
 )
 # "Invalid<Thing>Status" used for a bad filter/enum value in the request, not a resource state.
@@ -141,6 +144,9 @@ _DOC_BAD_VALUE = re.compile(
     r"valid values|valid statuses|only valid|(?:status|state) (?:doesn't|does not) exist|"
     r"in an invalid format|should return",
     re.I,
+)
+_DOC_NAME_TAKEN = re.compile(
+    r"name (?:is )?already (?:in use|taken|exists)|use a different name", re.I
 )
 _DOC_TOKEN = re.compile(
     r"invalid (?:access |security |session )?token|access token|token (?:is )?(?:invalid|expired)|"
@@ -195,12 +201,17 @@ def _refine(shape: Shape, cat: Category, label: str) -> tuple[Category, str]:
     if cat is Category.QuotaExceeded:
         if _DOC_PER_REQUEST.search(doc) and not re.search(r"quota", doc, re.I):
             return Category.Validation, f"name says {label}, documentation: limit in one request"
-        if _DOC_RATE.search(doc):
+        if _DOC_RATE.search(doc) and "ServiceQuota" not in shape.code:
             return Category.Throttled, f"name says {label}, documentation says it is a rate"
     if cat is Category.Conflict and label == "conflict" and _DOC_BUSY.search(doc):
         return Category.InvalidState, "a Conflict documented as a busy resource (rule 3)"
     if cat is Category.AccessDenied and _DOC_TOKEN.search(doc):
         return Category.Authentication, "documented as an invalid or expired token/credential"
+    if cat is Category.InvalidState and label == "resource not available":
+        if shape.status == 404:
+            return Category.NotFound, "unavailable resource answered with HTTP 404"
+    if cat is Category.InvalidState and _DOC_NAME_TAKEN.search(doc):
+        return Category.Conflict, "an in-use name: the name is taken (rule 3)"
     if cat is Category.InvalidState and "Invalid" in shape.code and _DOC_BAD_VALUE.search(doc):
         return Category.Validation, "an Invalid...State/Status documented as a bad input value"
     if (
@@ -231,11 +242,15 @@ def classify_shape(shape: Shape) -> tuple[Category, str]:
     for code in (shape.code, shape.name):
         hit = CODE_OVERRIDES.get(code)
         if hit is not None:
-            return Category(hit[0]), f"curated code: {hit[1]}"
+            # A cross-service code can still be documented otherwise by one service.
+            cat, why = _refine(shape, Category(hit[0]), "curated")
+            return cat, (f"curated code: {hit[1]}" if why == "name rule: curated" else why)
     for code in (shape.code, shape.name):
         named = match_name(code)
         if named is not None:
             return _refine(shape, *named)
+    if shape.fault == "receiver" or (shape.status or 0) >= 500:
+        return Category.Unavailable, "server fault / HTTP 5xx"
     from_doc = _from_doc(shape.doc)
     if from_doc is not None:
         return from_doc
@@ -246,20 +261,23 @@ def classify_shape(shape: Shape) -> tuple[Category, str]:
     return Category.Other, "nothing in the model says what it is"
 
 
-def build() -> dict[str, Any]:
+def build(shapes: Optional[Iterable[Shape]] = None) -> dict[str, Any]:
+    """The table for ``shapes`` (default: every shape of the installed botocore)."""
     import botocore
 
     services: dict[str, dict[str, list[Any]]] = {}
     votes: dict[str, collections.Counter[Category]] = collections.defaultdict(collections.Counter)
     index = {c: i for i, c in enumerate(CATEGORIES)}
-    for shape in iter_shapes():
-        cat, _ = classify_shape(shape)
-        row: list[Any] = [index[cat.value], shape.status or 0, shape.flags]
+    for shape in iter_shapes() if shapes is None else shapes:
+        cat, why = classify_shape(shape)
+        # "c": a curated service override decided (explain_code then quotes its note).
+        flags = shape.flags + ("c" if why.startswith("curated override") else "")
+        row: list[Any] = [index[cat.value], shape.status or 0, flags]
         entries = services.setdefault(shape.service, {})
         if shape.name != shape.code:
             row.append(shape.name)
             # SQS-style query-compatible errors carry the shape name in QueryErrorCode.
-            entries.setdefault(shape.name, [index[cat.value], shape.status or 0, shape.flags])
+            entries.setdefault(shape.name, [index[cat.value], shape.status or 0, flags])
         entries[shape.code] = row
         votes[shape.code][cat] += 1
     codes: dict[str, list[Any]] = {}

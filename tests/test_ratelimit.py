@@ -23,9 +23,19 @@ from boto_resilience.ratelimit import (
     AdaptiveRateLimiter,
     LimiterState,
     RateLimiterRegistry,
+    Ticket,
     WouldExceedDeadline,
 )
 from boto_resilience.testing import FakeClock
+
+# Plain names, not enum literals: mypy would otherwise narrow ``lim.state`` after one assert.
+DISENGAGED, PROBING, LIMITING = (
+    LimiterState.DISENGAGED, LimiterState.PROBING, LimiterState.LIMITING
+)
+
+
+def wait(ticket: Optional[Ticket]) -> float:
+    return 0.0 if ticket is None else ticket.wait
 
 
 def limiter(clock: FakeClock, **kwargs: object) -> AdaptiveRateLimiter:
@@ -35,10 +45,10 @@ def limiter(clock: FakeClock, **kwargs: object) -> AdaptiveRateLimiter:
 def engage(lim: AdaptiveRateLimiter, clock: FakeClock, accept_rate: float) -> None:
     """Throttle once, then feed accepts at ``accept_rate``/s until the probe ends."""
     lim.on_response(throttled=True)
-    assert lim.state is LimiterState.PROBING
+    assert lim.state is PROBING
     step = 1.0 / accept_rate
     for _ in range(10_000):
-        if lim.state is LimiterState.LIMITING:
+        if lim.state is LIMITING:
             return
         clock.advance(step)
         lim.on_response(throttled=False)
@@ -52,7 +62,7 @@ def test_disengaged_costs_nothing() -> None:
     for _ in range(1000):
         assert lim.acquire() == 0.0
         lim.on_response(throttled=False)
-    assert lim.state is LimiterState.DISENGAGED and lim.rate is None
+    assert lim.state is DISENGAGED and lim.rate is None
     assert clock.sleeps == []
     assert repr(lim).startswith("AdaptiveRateLimiter(state=disengaged, rate=none")
 
@@ -62,16 +72,16 @@ def test_first_throttle_probes_then_limits_at_headroom_times_accept_rate() -> No
     changes: list[tuple[LimiterState, LimiterState]] = []
     lim = limiter(clock, headroom=1.05, on_change=lambda o, n: changes.append((o, n)))
     lim.on_response(throttled=True)
-    assert lim.state is LimiterState.PROBING
+    assert lim.state is PROBING
     assert lim.acquire() == 0.0  # probing does not limit
     for _ in range(10):  # accepts at 100/s
         clock.advance(0.01)
         lim.on_response(throttled=False)
-    assert lim.state is LimiterState.LIMITING
+    assert lim.state is LIMITING
     assert lim.rate == pytest.approx(105.0)
     assert changes == [
-        (LimiterState.DISENGAGED, LimiterState.PROBING),
-        (LimiterState.PROBING, LimiterState.LIMITING),
+        (DISENGAGED, PROBING),
+        (PROBING, LIMITING),
     ]
 
 
@@ -82,10 +92,10 @@ def test_probe_ends_after_probe_window_with_a_few_accepts() -> None:
     for _ in range(2):
         clock.advance(0.06)
         lim.on_response(throttled=False)
-    assert lim.state is LimiterState.PROBING  # the window is over, but 2 accepts say little
+    assert lim.state is PROBING  # the window is over, but 2 accepts say little
     clock.advance(0.03)
     lim.on_response(throttled=False)
-    assert lim.state is LimiterState.LIMITING
+    assert lim.state is LIMITING
     assert lim.rate == pytest.approx(3 / 0.15)
 
 
@@ -95,10 +105,10 @@ def test_total_throttling_floors_at_min_rate() -> None:
     lim.on_response(throttled=True)
     clock.advance(0.25)
     lim.on_response(throttled=True)
-    assert lim.state is LimiterState.PROBING
+    assert lim.state is PROBING
     clock.advance(0.25)  # 5 probe windows
     lim.on_response(throttled=True)
-    assert lim.state is LimiterState.LIMITING and lim.rate == 0.5
+    assert lim.state is LIMITING and lim.rate == 0.5
 
 
 def test_single_throttle_then_silence_is_not_an_overload() -> None:
@@ -107,10 +117,10 @@ def test_single_throttle_then_silence_is_not_an_overload() -> None:
     lim.on_response(throttled=True)
     clock.advance(5.0)
     lim.on_response(throttled=False)
-    assert lim.state is LimiterState.DISENGAGED
+    assert lim.state is DISENGAGED
 
 
-# -- pacing -----------------------------------------------------------------------------------------
+# -- pacing ----------------------------------------------------------------------------------------
 def test_acquire_paces_at_rate_after_the_burst() -> None:
     clock = FakeClock()
     lim = limiter(clock, headroom=1.0, burst_seconds=0.05)
@@ -122,17 +132,21 @@ def test_acquire_paces_at_rate_after_the_burst() -> None:
     assert clock() - start == pytest.approx(0.49)
     assert waits[0] == 0.0 and all(w == pytest.approx(0.01) for w in waits[1:])
     clock.advance(1.0)  # idle: up to burst_seconds x rate = 5 slots are saved
-    assert [lim.reserve() for _ in range(6)] == pytest.approx([0, 0, 0, 0, 0, 0.01])
+    assert [wait(lim.reserve()) for _ in range(6)] == pytest.approx([0, 0, 0, 0, 0, 0.01])
 
 
 def test_reserve_does_not_sleep() -> None:
     clock = FakeClock()
     lim = limiter(clock, headroom=1.0, burst_seconds=0.0)
     engage(lim, clock, accept_rate=10.0)
-    assert lim.reserve() == 0.0
-    assert lim.reserve() == pytest.approx(0.1)
-    assert lim.reserve() == pytest.approx(0.2)
+    assert wait(lim.reserve()) == 0.0
+    ticket = lim.reserve()
+    assert wait(ticket) == pytest.approx(0.1)
+    assert wait(lim.reserve()) == pytest.approx(0.2)
     assert clock.sleeps == []
+    assert ticket is not None and lim.remaining(ticket) == pytest.approx(0.1)
+    clock.advance(0.1)
+    assert lim.remaining(ticket) == 0.0
 
 
 def test_fail_fast_when_the_slot_is_beyond_the_deadline() -> None:
@@ -150,6 +164,29 @@ def test_fail_fast_when_the_slot_is_beyond_the_deadline() -> None:
         lim.acquire(timeout=0.0)
 
 
+def test_rate_cut_while_waiting_abandons_the_ticket_at_the_deadline() -> None:
+    clock = FakeClock()
+    lim: AdaptiveRateLimiter
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(clock.sleeps) == 1:  # while we wait, the window closes full of throttles
+            lim.on_response(throttled=True)
+            clock.advance(0.3)
+            lim.on_response(throttled=True)
+
+    lim = AdaptiveRateLimiter(clock=clock, sleep=sleep, headroom=1.0, burst_seconds=0.0,
+                              min_window_events=0)
+    engage(lim, clock, accept_rate=10.0)
+    for _ in range(6):
+        lim.reserve()  # slots at +0, +0.1, ... +0.5
+    with pytest.raises(WouldExceedDeadline):
+        # our slot: +0.6 at 10/s; at +0.35 the rate is cut to 0.5/s: the first waiting ticket
+        # keeps its slot (+0.4), ours, two behind it, moves to +4.4: past the deadline
+        lim.acquire(timeout=1.0)
+    assert lim.rate == 0.5 and lim.rejected == 1
+
+
 def test_thread_safe_reservations_are_distinct_and_evenly_spaced() -> None:
     clock = FakeClock()
     lim = limiter(clock, headroom=1.0, burst_seconds=0.0)
@@ -160,7 +197,7 @@ def test_thread_safe_reservations_are_distinct_and_evenly_spaced() -> None:
     lock = threading.Lock()
 
     def worker() -> None:
-        mine = [lim.reserve() for _ in range(100)]
+        mine = [wait(lim.reserve()) for _ in range(100)]
         with lock:
             waits.extend(mine)
 
@@ -188,8 +225,8 @@ def feed(lim: AdaptiveRateLimiter, clock: FakeClock, seconds: float, send_rate: 
     for _ in range(1_000_000):
         if clock() >= end:
             break
-        dt = step + lim.reserve()
-        clock.advance(dt)
+        dt = step + lim.acquire()
+        clock.advance(step)
         ok = True
         if capacity is not None:
             tokens = min(burst, tokens + capacity * dt)
@@ -226,8 +263,8 @@ def test_rate_recovers_when_throttles_stop_then_disengages() -> None:
     assert rates == sorted(rates)  # never down
     assert rates[-1] > 5 * low  # geometric growth within 2 s
     feed(lim, clock, 3.5, send_rate=2000.0, capacity=None)  # quiet_period (5 s) passes
-    assert lim.state is LimiterState.DISENGAGED and lim.rate is None
-    assert changes[-1] == (LimiterState.LIMITING, LimiterState.DISENGAGED)
+    assert lim.state is DISENGAGED and lim.rate is None
+    assert changes[-1] == (LIMITING, DISENGAGED)
 
 
 def test_low_rate_limit_disengages_after_quiet_period() -> None:
@@ -236,8 +273,8 @@ def test_low_rate_limit_disengages_after_quiet_period() -> None:
     clock = FakeClock()
     lim = limiter(clock)
     engage(lim, clock, accept_rate=20.0)
-    feed(lim, clock, 5.5, send_rate=500.0, capacity=None)
-    assert lim.state is LimiterState.DISENGAGED
+    feed(lim, clock, 7.0, send_rate=500.0, capacity=None)
+    assert lim.state is DISENGAGED
 
 
 def test_rate_does_not_grow_when_not_binding() -> None:
@@ -265,10 +302,10 @@ def test_on_change_errors_are_swallowed(caplog: pytest.LogCaptureFixture) -> Non
 
     lim = limiter(FakeClock(), on_change=boom)
     lim.on_response(throttled=True)
-    assert lim.state is LimiterState.PROBING
+    assert lim.state is PROBING
     assert "on_change callback failed" in caplog.text
     lim.reset()
-    assert lim.state is LimiterState.DISENGAGED
+    assert lim.state is DISENGAGED
 
 
 def test_validation() -> None:
@@ -289,7 +326,7 @@ def test_registry() -> None:
     assert a.headroom == 1.1
 
 
-# -- the overload simulation ------------------------------------------------------------------------
+# -- the overload simulation -----------------------------------------------------------------------
 @dataclasses.dataclass
 class SimResult:
     calls: int
@@ -329,6 +366,7 @@ def simulate(
         heapq.heappush(events, (t, seq, th, action, ok))
 
     started = [0.0] * threads
+    tickets: list[Optional[Ticket]] = [None] * threads
     attempt = [0] * threads
     latencies: list[float] = []
     requests = failures = 0
@@ -344,7 +382,16 @@ def simulate(
             started[th], attempt[th] = t, 1
             action = "attempt"
         if action == "attempt":
-            push(t + (lim.reserve() if use_limiter else 0.0), th, "send")
+            tickets[th] = lim.reserve() if use_limiter else None
+            action = "poll"
+        if action == "poll":
+            # what acquire() does: sleep towards the slot, at most `recheck` at a time
+            ticket = tickets[th]
+            remaining = 0.0 if ticket is None else lim.remaining(ticket)
+            if remaining > 0.0:
+                push(t + min(remaining, lim.recheck), th, "poll")
+            else:
+                push(t, th, "send")
         elif action == "send":
             if server["cpu_free"] > t:  # the client's CPU (GIL) is busy: queue for it
                 push(server["cpu_free"], th, "send")

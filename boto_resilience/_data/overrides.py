@@ -127,6 +127,12 @@ CODE_OVERRIDES: dict[str, tuple[str, str]] = {
     "DryRunOperation": ("Other", "ref: EC2; dry run would have succeeded"),
     "ClientException": ("Validation", "doc: ECS/EKS/Batch generic client error (bad id, input)"),
     "ServerException": ("Unavailable", "doc: ECS/EKS/Batch generic server-side error"),
+    "WAFTagOperationException": (
+        "Unavailable",
+        "doc (wafv2): an error occurred during the tagging operation; retry your request",
+    ),
+    "DecryptionFailure": ("InvalidState", "rule 6: the KMS key cannot be used to decrypt"),
+    "EncryptionFailure": ("InvalidState", "rule 6: the KMS key cannot be used to encrypt"),
     # --- not found ---
     "NoSuchBucket": ("NotFound", "ref: S3"),
     "NoSuchKey": ("NotFound", "ref: S3"),
@@ -282,6 +288,23 @@ SERVICE_OVERRIDES: dict[tuple[str, str], tuple[str, str]] = {
     ("sqs", "QueueDeletedRecently"): ("InvalidState", "doc: wait 60 s after deleting a queue"),
     ("sqs", "InvalidSecurity"): ("Validation", "doc: request was not made over HTTPS or SigV4"),
     ("sns", "KMSThrottlingException"): ("Throttled", "rule 6"),
+    ("autoscaling", "ResourceContention"): (
+        "InvalidState",
+        "doc: a pending update to the resource is already in progress (HTTP 500 notwithstanding)",
+    ),
+    ("dms", "KMSFault"): ("Unavailable", "rule 6: a KMS error prevents access to KMS"),
+    ("fsx", "IncompatibleParameterError"): (
+        "Conflict",
+        "doc: a second request with the same client token but different parameters",
+    ),
+    ("lambda", "PolicyLengthExceededException"): (
+        "QuotaExceeded",
+        "doc: the function's permissions policy (grown by each AddPermission) is too large",
+    ),
+    ("eks", "ResourcePropagationDelayException"): (
+        "Unavailable",
+        "doc: required resources are still propagating; try again later",
+    ),
     ("s3", "InvalidObjectState"): ("InvalidState", "doc: archived object must be restored first"),
     ("s3", "EncryptionTypeMismatch"): ("Validation", "doc: encryption type differs from existing"),
     ("s3", "InvalidWriteOffset"): (

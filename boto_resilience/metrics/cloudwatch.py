@@ -40,7 +40,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime
-import importlib
 import threading
 import time
 from collections.abc import Sequence
@@ -219,10 +218,8 @@ class CloudWatchSink:
 
     def _get_client(self) -> Any:
         if self._client is None:
-            # importlib: botocore and boto3 ship no type information, and how mypy reports that
-            # depends on which module imports them first; module attributes are simply Any.
-            boto3 = importlib.import_module("boto3")
-            Config = importlib.import_module("botocore.config").Config
+            import boto3
+            from botocore.config import Config
 
             config = Config(
                 retries={"max_attempts": 3, "mode": "standard"},

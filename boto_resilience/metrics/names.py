@@ -46,7 +46,7 @@ import gzip
 import os
 import re
 import threading
-from typing import Optional
+from typing import Any, Optional
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,7 +164,7 @@ def snake_case(name: str) -> str:
 _SERVICE_ID_HEAD = re.compile(rb'"serviceId"\s*:\s*"([^"]{1,64})"')
 _service_ids: dict[str, str] = {}
 _service_ids_lock = threading.Lock()
-_loader_paths: Optional[tuple[object, tuple[str, ...]]] = None
+_loader_paths: Optional[tuple[Any, tuple[str, ...]]] = None
 
 
 def service_id(service: str) -> str:
@@ -190,12 +190,12 @@ def _read_service_id(service: str) -> Optional[str]:
     load (same search path and version choice), without parsing the whole model."""
     global _loader_paths
     if _loader_paths is None:
-        import importlib
+        import botocore.loaders
 
-        loader = importlib.import_module("botocore.loaders").create_loader()
+        loader = botocore.loaders.create_loader()
         _loader_paths = (loader, tuple(loader.search_paths))
     loader, paths = _loader_paths
-    version = loader.determine_latest_version(service, "service-2")  # type: ignore[attr-defined]
+    version = loader.determine_latest_version(service, "service-2")
     for base in paths:
         path = os.path.join(base, service, version, "service-2.json")
         for candidate, gzipped in ((path, False), (path + ".gz", True)):
