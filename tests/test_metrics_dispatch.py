@@ -263,7 +263,8 @@ def test_optional_sdks_are_not_imported_by_the_metrics_package() -> None:
 
     code = ("import sys, boto_resilience.metrics as m; "
             "m.build_sink('memory', 'X'); m.build_sink('emf', 'X').close(); "
-            "print(sorted(k for k in sys.modules if k.startswith(('prometheus', 'opentelemetry'))))")
+            "print(sorted(k for k in sys.modules "
+            "if k.startswith(('prometheus', 'opentelemetry'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 0, out.stderr

@@ -33,7 +33,6 @@ import io
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
