@@ -136,7 +136,7 @@ class Guards:
         """May raise a fail-fast error (deliberately); may sleep for the rate limiter."""
         breaker = self.breaker
         if breaker is not None and not breaker.allow():
-            probe_in = max(0.0, (breaker.probe_at or 0.0) - time.monotonic())
+            probe_in = max(0.0, (breaker.probe_at or 0.0) - self._clock())
             raise errors.CircuitOpenError(
                 service=engine.service, operation=state.op.name,
                 message=f"circuit {self.breaker_name} is open after repeated unavailability; "
@@ -175,6 +175,12 @@ class Guards:
 
     def allow_retry(self, engine: Any, state: Any, outcome: Outcome,
                     delay: float) -> Optional[float]:
+        breaker = self.breaker
+        if breaker is not None and breaker.state is not breaker_mod.BreakerState.CLOSED \
+                and outcome.category is Category.Unavailable:
+            # A probe (half-open) or a call overtaken by an opening circuit: its outcome is the
+            # answer, and retrying it would only add load to a service known to be down.
+            return None
         budget = self.budget
         if budget is None:
             return delay

@@ -155,19 +155,22 @@ class EmfSink:
 
     # --- hot path -------------------------------------------------------------------------
 
-    def _agg(self, service: str, operation: str, region: Optional[str]) -> _Agg:
-        # Caller holds the lock.
-        key = (service, operation, region)
-        agg = self._aggs.get(key)
-        if agg is None:
-            agg = self._aggs[key] = _Agg(self.max_values, self._rand)
-        return agg
+    # As in the memory sink, the lookup and the reservoir's add are inlined: once per AWS call.
 
     def on_attempt(self, record: AttemptRecord) -> None:
+        key = (record.service, record.operation, record.region)
+        value = record.latency
         with self._lock:
-            agg = self._agg(record.service, record.operation, record.region)
+            agg = self._aggs.get(key)
+            if agg is None:
+                agg = self._aggs[key] = _Agg(self.max_values, self._rand)
             agg.attempts += 1
-            agg.attempt_latency.add(record.latency)
+            lat = agg.attempt_latency
+            lat.seen += 1
+            if len(lat.values) < lat.size:
+                lat.values.append(value)
+            else:
+                lat.sample(value)
             if record.throttled:
                 agg.throttles += 1
             if record.will_retry:
@@ -181,10 +184,19 @@ class EmfSink:
             self._worker.ensure_started()
 
     def on_call(self, record: CallRecord) -> None:
+        key = (record.service, record.operation, record.region)
+        value = record.latency
         with self._lock:
-            agg = self._agg(record.service, record.operation, record.region)
+            agg = self._aggs.get(key)
+            if agg is None:
+                agg = self._aggs[key] = _Agg(self.max_values, self._rand)
             agg.calls += 1
-            agg.latency.add(record.latency)
+            lat = agg.latency
+            lat.seen += 1
+            if len(lat.values) < lat.size:
+                lat.values.append(value)
+            else:
+                lat.sample(value)
             if record.outcome != SUCCESS:
                 agg.errors += 1
                 category = str(record.category) if record.category is not None else "Other"

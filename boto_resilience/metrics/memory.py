@@ -46,6 +46,8 @@ class _Reservoir:
         self._rand = rand
 
     def add(self, value: float) -> None:
+        # The sinks inline this method's first lines on their hot path (a method call costs as
+        # much as the work); ``sample`` is the part they call once the reservoir is full.
         self.seen += 1
         self.total += value
         if value > self.maximum:
@@ -53,9 +55,13 @@ class _Reservoir:
         if len(self.values) < self.size:
             self.values.append(value)
         else:
-            slot = self._rand(self.seen)
-            if slot < self.size:
-                self.values[slot] = value
+            self.sample(value)
+
+    def sample(self, value: float) -> None:
+        """Keep ``value`` with probability size/seen (``seen`` already counts it)."""
+        slot = self._rand(self.seen)
+        if slot < self.size:
+            self.values[slot] = value
 
 
 class _OpStats:
@@ -168,19 +174,26 @@ class MemorySink:
         self._changes: dict[tuple[str, str, str], int] = {}
         self.closed = False
 
-    def _stats(self, service: str, operation: str) -> _OpStats:
-        # Caller holds the lock.
-        key = (service, operation)
-        stats = self._ops.get(key)
-        if stats is None:
-            stats = self._ops[key] = _OpStats(self.max_samples, self._rand)
-        return stats
+    # on_attempt / on_call inline the dict lookup and _Reservoir.add: each runs once per AWS
+    # call, and the method calls they replace cost as much as the work itself.
 
     def on_attempt(self, record: AttemptRecord) -> None:
+        key = (record.service, record.operation)
+        value = record.latency
         with self._lock:
-            stats = self._stats(record.service, record.operation)
+            stats = self._ops.get(key)
+            if stats is None:
+                stats = self._ops[key] = _OpStats(self.max_samples, self._rand)
             stats.attempts += 1
-            stats.attempt_latency.add(record.latency)
+            lat = stats.attempt_latency
+            lat.seen += 1
+            lat.total += value
+            if value > lat.maximum:
+                lat.maximum = value
+            if len(lat.values) < lat.size:
+                lat.values.append(value)
+            else:
+                lat.sample(value)
             if record.throttled:
                 stats.throttles += 1
             if record.will_retry:
@@ -191,10 +204,22 @@ class MemorySink:
                 stats.backoff += record.backoff
 
     def on_call(self, record: CallRecord) -> None:
+        key = (record.service, record.operation)
+        value = record.latency
         with self._lock:
-            stats = self._stats(record.service, record.operation)
+            stats = self._ops.get(key)
+            if stats is None:
+                stats = self._ops[key] = _OpStats(self.max_samples, self._rand)
             stats.calls += 1
-            stats.latency.add(record.latency)
+            lat = stats.latency
+            lat.seen += 1
+            lat.total += value
+            if value > lat.maximum:
+                lat.maximum = value
+            if len(lat.values) < lat.size:
+                lat.values.append(value)
+            else:
+                lat.sample(value)
             if record.outcome != SUCCESS:
                 stats.errors += 1
                 category = str(record.category) if record.category is not None else "Other"

@@ -10,11 +10,15 @@ SigV4 signing, every botocore event, response parsing) on its own client. No net
 skips the HTTP send, exactly as it does for moto). Variants:
 
 * ``plain``: botocore alone;
-* ``plugin``: the plugin attached with no metrics sink (retry policy, guards, adapter);
+* ``plugin``: the plugin attached with no metrics sink (retry policy, guards, adapter; records
+  are not even built);
+* ``noop-sink``: the plugin with a sink that does nothing: the cost of building and dispatching
+  the two records per call, which every sink pays;
 * one variant per sink: the plugin with only that sink.
 
 The variants run in interleaved rounds (the order shuffled each round) in one process, so slow
-drifts of the machine (frequency scaling, other load) hit them all alike. Each round times a
+drifts of the machine (frequency scaling, other load) hit them all alike; many short batches
+(150 rounds of 40 calls by default) beat a few long ones on a shared machine. Each round times a
 batch of calls per variant with ``time.process_time`` (CPU of the whole process, so a sink's
 background thread is charged too) and ``time.perf_counter``. The report gives per variant the
 median µs/call, the median over rounds of (variant - plain) and of (variant - plugin) (paired
@@ -97,6 +101,22 @@ class StatsdDrain:
         self.proc.wait(5)
 
 
+class NoopSink:
+    inline = True
+
+    def on_attempt(self, record: Any) -> None:
+        pass
+
+    def on_call(self, record: Any) -> None:
+        pass
+
+    def on_state_change(self, change: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 class NullCloudWatch:
     def put_metric_data(self, **kwargs: Any) -> None:
         pass
@@ -143,8 +163,8 @@ def build_sinks(names: list[str], drain: StatsdDrain | None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=40)
-    parser.add_argument("--calls", type=int, default=250, help="calls per variant per round")
+    parser.add_argument("--rounds", type=int, default=150)
+    parser.add_argument("--calls", type=int, default=40, help="calls per variant per round")
     parser.add_argument("--sinks", default="memory,logging,emf,prometheus,otel,statsd,cloudwatch")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -157,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     plugin_client = make_client()
     handles.append(boto_resilience.attach(plugin_client, metrics=()))
     clients["plugin"] = plugin_client
+    noop_client = make_client()
+    handles.append(boto_resilience.attach(noop_client, metrics=[NoopSink()]))
+    clients["noop-sink"] = noop_client
     for name, sink in sinks.items():
         client = make_client()
         handles.append(boto_resilience.attach(client, metrics=[sink]))
