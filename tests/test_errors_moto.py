@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import pickle
-from typing import Any, Callable, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any, Callable, Optional
 
 import boto3
 import pytest
