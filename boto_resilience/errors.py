@@ -81,6 +81,12 @@ class ResilienceError(Exception):
     #: The category this class stands for; set on each subclass.
     category: ClassVar[Category]
 
+    # Declared for type checkers only (no value, so nothing exists at runtime): every instance
+    # boto_resilience raises is also a ``ClientError``, so ``except errors.NotFound as e:
+    # e.response["Error"]["Code"]`` type-checks.
+    response: dict[str, Any]
+    operation_name: str
+
     @property
     def retryable(self) -> bool:
         """Whether waiting and retrying can help (Throttled, Unavailable, ClockSkew)."""

@@ -24,6 +24,12 @@ from boto_resilience.config import Config
 from boto_resilience.taxonomy import Category
 
 _ALWAYS_RETRYABLE = frozenset({Category.Throttled, Category.Unavailable})
+# "Busy, try again" codes the taxonomy files under InvalidState (the target is in a state that
+# forbids the operation *now*) but that AWS documents as retryable and botocore retries:
+# DynamoDB TransactionInProgressException (botocore's _retry.json), Auto Scaling
+# IdempotentCallInProgress / ResourceContention ("retry the call").
+ALSO_RETRIED = frozenset({"TransactionInProgressException", "IdempotentCallInProgress",
+                          "ResourceContention"})
 
 # Operation-name prefixes of operations that only read: repeating them has no effect.
 _READ_PREFIXES = ("Get", "List", "Describe", "Head", "Query", "Scan", "BatchGet", "Search",
@@ -110,7 +116,8 @@ class RetryPolicy:
         """Whether this kind of failure is worth another attempt at all."""
         if outcome.final:
             return False
-        if outcome.code is not None and outcome.code in self.retry_codes:
+        if outcome.code is not None and (outcome.code in self.retry_codes
+                                         or outcome.code in ALSO_RETRIED):
             return True
         if outcome.category is Category.ClockSkew:
             return not clock_skew_retried

@@ -401,3 +401,18 @@ def test_error_response_is_json_serialisable(aws: None) -> None:
     with pytest.raises(ClientError) as info:
         client.describe_table(TableName="missing")
     json.dumps(info.value.response["Error"])
+
+
+@pytest.mark.slow
+def test_the_s3_head_bucket_example_runs() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "s3_head_bucket_404.py"
+    done = subprocess.run(
+        [sys.executable, str(example)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "by category: missing -> False" in done.stdout
+    assert "caught NoSuchBucket: Code='404' Category='NotFound'" in done.stdout

@@ -49,9 +49,14 @@ def test_clock_skew_once() -> None:
 
 
 def test_extra_retry_codes() -> None:
-    out = Outcome(Category.InvalidState, "TransactionInProgressException", 400)
+    out = Outcome(Category.InvalidState, "ResourceInUseException", 400)
     assert policy().decide(out, 1, 0.0) is None
-    assert policy(retry_codes="TransactionInProgressException").decide(out, 1, 0.0) == 0.1
+    assert policy(retry_codes="ResourceInUseException").decide(out, 1, 0.0) == 0.1
+
+
+def test_busy_codes_botocore_retries_are_retried() -> None:
+    out = Outcome(Category.InvalidState, "TransactionInProgressException", 400)
+    assert policy().decide(out, 1, 0.0) == 0.1
 
 
 def test_fail_fast_errors_are_final() -> None:

@@ -218,7 +218,7 @@ def test_classify_client_error_fills_every_field() -> None:
 def test_classify_reads_the_service_we_attach_to_the_exception() -> None:
     exc = client_error("LimitExceededException", 400)
     assert classify(exc).category is C.QuotaExceeded  # no service: the common meaning
-    exc._br_service = "kinesis"  # type: ignore[attr-defined]
+    exc._br_service = "kinesis"
     info = classify(exc)
     assert (info.category, info.service, info.retryable) == (C.Throttled, "kinesis", True)
 
@@ -301,7 +301,7 @@ def test_classify_non_http_exceptions(exc: BaseException, expected: Category) ->
 
 def test_classify_never_raises_on_odd_client_errors() -> None:
     odd = ClientError({}, "Op")
-    odd.response = "not a dict"  # type: ignore[assignment]
+    odd.response = "not a dict"
     assert classify(odd).category is C.Other
     weird = ClientError({}, "Op")
     weird.response = {"Error": "x", "ResponseMetadata": []}

@@ -197,8 +197,8 @@ SERVICE_OVERRIDES: dict[tuple[str, str], tuple[str, str]] = {
     # LimitExceeded: "the service decides" (rule 2)
     ("kinesis", "LimitExceededException"): (
         "Throttled",
-        "doc: request rate for the stream is too high, or too many concurrent "
-        "subscribers/operations; clears with time",
+        "doc: too many concurrent stream requests (or resources); in practice the control-plane "
+        "rate limits (e.g. 5 CreateStream/s, 10 DescribeStream/s): clears with time",
     ),
     ("kinesis", "KMSThrottlingException"): ("Throttled", "rule 6: KMS throttled"),
     ("dynamodb", "LimitExceededException"): (
