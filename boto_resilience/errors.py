@@ -450,7 +450,9 @@ def _dispatch_class(original: type, service: str) -> type:
             },
         )
         _DISPATCH[key] = dispatch
-        _ORIGINALS.setdefault((service, original.__name__), original)
+        # The most recently met class wins: each botocore session builds its own exception
+        # classes, and the newest session is the likeliest to be the one catching.
+        _ORIGINALS[(service, original.__name__)] = original
         return dispatch
 
 

@@ -214,9 +214,14 @@ class Engine:
         except Exception as exc:  # fail open
             FAILURES.report("request-created", exc)
             return
-        # Outside the try: a fail-fast error from the guards is deliberate and must propagate
-        # (botocore reports it through after-call-error, where we record the call).
-        guards.before_attempt(self, state, request)
+        # A fail-fast error from the guards is deliberate and must propagate (botocore reports
+        # it through after-call-error, where we record the call); anything else fails open.
+        try:
+            guards.before_attempt(self, state, request)
+        except _FAIL_FAST:
+            raise
+        except Exception as exc:
+            FAILURES.report("guards", exc)
         state.attempt_start = self._clock()  # after any rate-limiter wait
         state.attempts += 1
 

@@ -118,6 +118,22 @@ def test_exception_classes_failure(srv: Any, client_factory: Any,
     assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+@pytest.mark.parametrize("method", ["before_attempt", "on_failure", "allow_retry",
+                                    "on_final_failure", "on_success"])
+def test_guard_failure(srv: Any, sleeps: Any, client_factory: Any,
+                       monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    from boto_resilience import guards
+
+    client = client_factory("dynamodb")
+    boto_resilience.attach(client, max_attempts=3, **FAST)
+    monkeypatch.setattr(guards.Guards, method, boom)
+    assert client.list_tables()["TableNames"] == []
+    srv.always(400, "ValidationException")
+    with pytest.raises(ClientError) as info:
+        client.list_tables()
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+
+
 def test_failure_log_is_rate_limited() -> None:
     throttle = handlers._Throttle(interval=60)
     records: list[str] = []

@@ -180,3 +180,14 @@ def test_own_client_is_never_covered(aws: None, sleeps: Any) -> None:
         sink.close()
     assert stats("Calls", [{"Name": "Service", "Value": "DynamoDB"},
                            {"Name": "Operation", "Value": "ListTables"}])["Sum"] == 2
+
+
+def test_region_falls_back_to_the_measured_calls(aws: None,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    sink = CloudWatchSink(namespace="Test", flush_interval=3600)
+    sink.on_call(call(region="eu-west-1"))
+    sink.close()
+    assert sink.published > 0 and sink._client.meta.region_name == "eu-west-1"

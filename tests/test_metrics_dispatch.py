@@ -308,3 +308,25 @@ def test_snake_case(raw: str, snake: str) -> None:
 ])
 def test_service_id_from_the_model(client: str, service_id: str) -> None:
     assert names.service_id(client) == service_id
+
+
+def test_background_sink_after_close_drops_without_waiting() -> None:
+    sink = RecordingSink()
+    background = BackgroundSink(sink)
+    background.on_call(call())
+    background.close()
+    assert len(sink.calls) == 1 and sink.closed
+    background.on_call(call())
+    start = time.perf_counter()
+    background.flush()
+    assert time.perf_counter() - start < 0.5
+    assert background.dropped == 1
+
+
+def test_public_names_are_pinned() -> None:
+    assert sorted(metrics.__all__) == sorted([
+        "SINK_NAMES", "AttemptRecord", "BackgroundSink", "CallRecord", "Dispatcher", "ERROR",
+        "MissingDependency", "SUCCESS", "Sink", "StateChange", "build_sink", "is_inline",
+    ])
+    for name in metrics.__all__:
+        assert hasattr(metrics, name)

@@ -180,12 +180,26 @@ def test_background_flush_and_close_write_everything() -> None:
     assert sum(d.get("Calls", 0) for d in docs_of(out)) == 3
 
 
-def test_flush_interval_zero_writes_per_record() -> None:
+def test_flush_interval_zero_writes_a_document_per_call() -> None:
     out = io.StringIO()
-    sink = EmfSink(stream=out, flush_interval=0)
-    sink.on_call(call())
-    assert docs_of(out)[0]["Calls"] == 1
+    sink = EmfSink(stream=out, flush_interval=0, by_category=False)
+    sink.on_attempt(attempt())
+    assert out.getvalue() == ""  # the attempt waits for its call
+    sink.on_attempt(attempt(attempt=2, outcome="success", category=None, throttled=False,
+                            will_retry=False))
+    sink.on_call(call(attempts=2, retries=1))
+    (doc,) = docs_of(out)
+    validate_emf(doc)
+    assert (doc["Calls"], doc["Attempts"], doc["Retries"]) == (1, 2, 1)
     sink.close()
+
+
+def test_lambda_defaults_to_a_document_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "my-function")
+    assert EmfSink().flush_interval == 0
+    assert EmfSink(flush_interval=5).flush_interval == 5
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
+    assert EmfSink().flush_interval == 10
 
 
 def test_default_stream_is_stdout(capsys: pytest.CaptureFixture[str]) -> None:

@@ -78,11 +78,11 @@ def test_instruments_follow_the_conventions(reader: InMemoryMetricReader) -> Non
                             "error.category": "AccessDenied"}.items())]
     assert failed.count == 1
 
-    calls = points(m["aws.sdk.calls"])
-    assert sum(p.value for p in calls.values()) == 2
-    attempts = points(m["aws.sdk.attempts"])
-    assert frozenset({**COMMON, "outcome": "error", "error.type": "ThrottlingException",
-                      "error.category": "Throttled"}.items()) in attempts
+    assert "aws.sdk.calls" not in m and "aws.sdk.attempts" not in m  # the histograms count
+    assert sum(p.count for p in pts.values()) == 2
+    attempts = points(m["aws.sdk.attempt.duration"])
+    assert attempts[frozenset({**COMMON, "outcome": "error", "error.type": "ThrottlingException",
+                               "error.category": "Throttled"}.items())].count == 1
     assert m["aws.sdk.attempt.duration"].unit == "s"
     retries = points(m["aws.sdk.retries"])
     assert retries[frozenset({**COMMON, "error.category": "Throttled"}.items())].value == 1
@@ -107,8 +107,8 @@ def test_attribute_dicts_are_cached(reader: InMemoryMetricReader) -> None:
     sink.on_call(call())
     sink.on_call(call())
     assert len(sink._attrs) == 1
-    assert points(metrics_by_name(reader)["aws.sdk.calls"])[
-        frozenset({**COMMON, "outcome": "success"}.items())].value == 2
+    assert points(metrics_by_name(reader)["rpc.client.call.duration"])[
+        frozenset({**COMMON, "outcome": "success"}.items())].count == 2
 
 
 def test_global_meter_provider_is_the_default(monkeypatch: pytest.MonkeyPatch,

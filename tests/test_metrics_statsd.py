@@ -61,7 +61,8 @@ TAGS = {"rpc.service": "DynamoDB", "rpc.method": "GetItem", "cloud.region": "us-
 
 def test_call_datagram(listener: socket.socket) -> None:
     port = listener.getsockname()[1]
-    sink = StatsdSink(host="127.0.0.1", port=port, prefix="app", tags=["env:test"])
+    sink = StatsdSink(host="127.0.0.1", port=port, prefix="app", tags=["env:test"],
+                      flush_interval=0)
     sink.on_call(call(latency=0.0125))
     lines = [parse(line) for line in receive(listener)]
     assert lines[0] == ("app.calls", "1", "c", {**TAGS, "outcome": "success", "env": "test"})
@@ -77,7 +78,7 @@ def test_call_datagram(listener: socket.socket) -> None:
 
 
 def test_attempt_and_state_change_datagrams(listener: socket.socket) -> None:
-    sink = StatsdSink(host="127.0.0.1", port=listener.getsockname()[1])
+    sink = StatsdSink(host="127.0.0.1", port=listener.getsockname()[1], flush_interval=0)
     sink.on_attempt(attempt())
     lines = {parse(line)[0]: parse(line) for line in receive(listener)}
     assert set(lines) == {"boto_resilience.attempts", "boto_resilience.attempt.duration",
@@ -100,8 +101,8 @@ def test_address_from_the_environment(listener: socket.socket,
     monkeypatch.setenv("BOTO_RESILIENCE_STATSD_PORT", str(listener.getsockname()[1]))
     sink = build_sink("statsd", "MyApp")
     sink.on_call(call())
+    sink.close()  # sends what is buffered
     assert parse(receive(listener)[0])[0] == "my_app.calls"
-    sink.close()
     monkeypatch.setenv("BOTO_RESILIENCE_STATSD_PORT", "eighty")
     with pytest.raises(ValueError, match="BOTO_RESILIENCE_STATSD_PORT"):
         build_sink("statsd", "MyApp")
@@ -112,7 +113,7 @@ def test_never_raises_without_a_listener() -> None:
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # nobody listens there now: the kernel answers ICMP port unreachable
-    sink = StatsdSink(host="127.0.0.1", port=port)
+    sink = StatsdSink(host="127.0.0.1", port=port, flush_interval=0)
     for _ in range(20):
         sink.on_call(call())
         sink.on_attempt(attempt())
@@ -131,3 +132,34 @@ def test_unresolvable_host_disables_the_sink(caplog: pytest.LogCaptureFixture,
     sink.on_call(call())
     assert sink.dropped == 1
     assert any("cannot use" in r.getMessage() for r in caplog.records)
+
+
+def test_records_are_buffered_into_datagrams_of_at_most_max_packet(
+        listener: socket.socket) -> None:
+    sink = StatsdSink(host="127.0.0.1", port=listener.getsockname()[1], max_packet=1000,
+                      flush_interval=3600)
+    for _ in range(20):
+        sink.on_call(call())
+    datagrams = []
+    listener.settimeout(0.5)
+    try:
+        while True:
+            datagrams.append(listener.recv(65535))
+    except OSError:
+        pass
+    assert datagrams and all(len(d) <= 1000 for d in datagrams)
+    sent = sum(d.decode().count("|c") for d in datagrams)
+    assert sent < 20  # the rest waits in the buffer...
+    sink.flush()
+    rest = listener.recv(65535).decode()
+    assert sent + rest.count("|c") == 20  # ...until flushed: every call counted once
+    assert all(parse(line)[0] in ("boto_resilience.calls", "boto_resilience.call.duration")
+               for d in datagrams for line in d.decode().split("\n"))
+    sink.close()
+
+
+def test_background_flush(listener: socket.socket) -> None:
+    sink = StatsdSink(host="127.0.0.1", port=listener.getsockname()[1], flush_interval=0.05)
+    sink.on_call(call())
+    assert parse(receive(listener)[0])[0] == "boto_resilience.calls"  # within the interval
+    sink.close()

@@ -25,7 +25,8 @@ StateChanges      Count           state change (Component, State)
 ================  ==============  ===================================================
 
 Dimensions default to (Service, Operation), ``Service`` being the AWS service id; ``dimensions``
-takes several sets as in the EMF sink.
+takes several sets as in the EMF sink. The metrics go to ``region_name``, else the region boto3
+resolves from the environment and config files, else the region of the calls being measured.
 
 The sink's own client must not be instrumented by this plugin, or every publish would produce
 records about itself. It is built from a fresh ``boto3.Session`` (its own botocore session) inside
@@ -116,6 +117,7 @@ class CloudWatchSink:
         self.batch_size = batch_size
         self._clock = clock
         self._client = client
+        self._seen_region: Optional[str] = None
         if client is not None:
             _mark(client)
         self.dropped = 0
@@ -172,6 +174,8 @@ class CloudWatchSink:
             )
             self._add(cw.STATE_CHANGES, [dims], 1.0)
             return
+        if self._seen_region is None and record.region:
+            self._seen_region = record.region
         base = {
             cw.SERVICE.cloudwatch: names.service_id(record.service),
             cw.METHOD.cloudwatch: names.clean_value(record.operation) or "unknown",
@@ -229,7 +233,9 @@ class CloudWatchSink:
             )
             with _uninstrumented():
                 session = boto3.session.Session()  # a fresh botocore session of its own
-                client = session.client("cloudwatch", region_name=self.region_name, config=config)
+                # No region given nor configured: publish where the measured calls go.
+                region = self.region_name or session.region_name or self._seen_region
+                client = session.client("cloudwatch", region_name=region, config=config)
             _mark(client)
             self._client = client
         return self._client

@@ -187,13 +187,14 @@ class BackgroundSink:
         self._errors = errors or RateLimitedLog()
         self._idle = threading.Event()
         self._idle.set()
+        self._closed = False
         self._worker = PeriodicWorker(
             f"boto_resilience-sink-{type(sink).__name__}", 1.0, self._drain, self._errors
         )
 
     def _put(self, item: tuple[str, Any]) -> None:
         queue = self._queue
-        if len(queue) >= self.max_queue:
+        if len(queue) >= self.max_queue or self._closed:
             self.dropped += 1
             return
         was_empty = not queue
@@ -237,7 +238,7 @@ class BackgroundSink:
 
     def flush(self, timeout: float = 5.0) -> None:
         """Wait (up to ``timeout``) until the worker has handed every queued record to the sink."""
-        if not self._queue and self._idle.is_set():
+        if self._closed or (not self._queue and self._idle.is_set()):
             return
         self._worker.ensure_started()
         deadline = time.monotonic() + timeout
@@ -248,6 +249,7 @@ class BackgroundSink:
     def close(self, close_sink: bool = True) -> None:
         """Stop the worker after it delivered what is queued; then close the wrapped sink
         unless ``close_sink`` is False."""
+        self._closed = True
         self._worker.stop(timeout=5.0, final_tick=True)  # the final tick drains what is left
         close = getattr(self.sink, "close", None)
         if close_sink and callable(close):

@@ -10,9 +10,13 @@ region) under a lock (about a microsecond), and a background thread writes the d
 ``flush_interval`` seconds, and at ``close()`` / interpreter exit. Counters lose nothing by
 aggregation; latencies are kept as value arrays (EMF allows arrays of up to 100 numbers, each a
 sample for CloudWatch's percentiles), split across several documents when there are more than 100,
-with at most ``max_values`` samples per interval (reservoir-sampled beyond that). In AWS Lambda,
-where the process is frozen between invocations, call ``flush()`` at the end of the handler (or
-use ``flush_interval=0``, which writes one document per record, synchronously).
+with at most ``max_values`` samples per interval (reservoir-sampled beyond that).
+
+In AWS Lambda (``AWS_LAMBDA_FUNCTION_NAME`` set) the default is different: the process is frozen
+between invocations and may be shut down without running exit hooks, so aggregates held for ten
+seconds could arrive late or never. There ``flush_interval`` defaults to 0: a document per call,
+written synchronously when the call ends (its attempts ride in the same document). A handler
+making many AWS calls can pass ``flush_interval`` explicitly and call ``flush()`` at its end.
 
 Documents follow the EMF specification: ``_aws`` with ``Timestamp`` (ms since the epoch) and
 ``CloudWatchMetrics`` = [{``Namespace``, ``Dimensions`` (sets of root-member names), ``Metrics``
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import sys
 import threading
@@ -118,7 +123,7 @@ class EmfSink:
         self,
         stream: Optional[IO[str]] = None,
         namespace: str = "BotoResilience",
-        flush_interval: float = 10.0,
+        flush_interval: Optional[float] = None,
         *,
         logger: Optional[logging.Logger] = None,
         dimensions: Sequence[Sequence[str]] = DEFAULT_DIMENSIONS,
@@ -127,6 +132,8 @@ class EmfSink:
         clock: Callable[[], float] = time.time,
         rand: Optional[random.Random] = None,
     ) -> None:
+        if flush_interval is None:
+            flush_interval = 0.0 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else 10.0
         if flush_interval < 0:
             raise ValueError(f"flush_interval must be >= 0 seconds, got {flush_interval!r}")
         if max_values < 1:
@@ -178,9 +185,7 @@ class EmfSink:
                 agg.backoff += record.backoff
                 category = str(record.category) if record.category is not None else "Other"
                 agg.retries_by_category[category] = agg.retries_by_category.get(category, 0) + 1
-        if self._sync:
-            self.flush()
-        else:
+        if not self._sync:  # synchronous mode writes when the call ends, attempts included
             self._worker.ensure_started()
 
     def on_call(self, record: CallRecord) -> None:

@@ -16,7 +16,9 @@ aws.sdk.backoff             backoff_seconds_total        BackoffTime     backoff
 aws.sdk.state_changes       state_changes_total          StateChanges    state_changes      1
 ==========================  ===========================  ==============  ================  ====
 
-(CloudWatch/EMF and StatsD express durations in milliseconds, as is usual there.)
+(CloudWatch/EMF and StatsD express durations in milliseconds, as is usual there. OpenTelemetry
+counts calls and attempts with the duration histograms' counts, as its HTTP/RPC conventions do,
+rather than with separate ``aws.sdk.calls``/``aws.sdk.attempts`` counters.)
 
 The call duration is OpenTelemetry's RPC convention ``rpc.client.call.duration`` (seconds; it
 replaced the millisecond ``rpc.client.duration``). There is no convention for retries, throttles

@@ -7,13 +7,16 @@ name                            kind       unit  attributes (besides the common 
 ==============================  =========  ====  ==========================================
 ``rpc.client.call.duration``    histogram  s     outcome, error.type, error.category on error
 ``aws.sdk.attempt.duration``    histogram  s     same
-``aws.sdk.calls``               counter    1     same
-``aws.sdk.attempts``            counter    1     same
 ``aws.sdk.retries``             counter    1     error.category (why it was retried)
 ``aws.sdk.throttles``           counter    1
 ``aws.sdk.backoff``             counter    s
 ``aws.sdk.state_changes``       counter    1     component, scope, state (no common ones)
 ==============================  =========  ====  ==========================================
+
+Calls and attempts are counted by the two histograms (every histogram point has a count, with
+the same attributes), as OpenTelemetry's HTTP and RPC conventions do: no separate
+``aws.sdk.calls`` / ``aws.sdk.attempts`` counters, which would double the SDK's per-call cost
+(each measurement in the OpenTelemetry SDK costs several microseconds).
 
 Common attributes follow the OpenTelemetry semantic conventions for the AWS SDK:
 ``rpc.system="aws-api"``, ``rpc.service`` (the AWS service id, ``DynamoDB``; see
@@ -74,8 +77,6 @@ class OtelSink:
         self.max_series = max_series
         self._call_duration = _histogram(meter, names.CALL_DURATION)
         self._attempt_duration = _histogram(meter, names.ATTEMPT_DURATION)
-        self._calls = _counter(meter, names.CALLS)
-        self._attempts = _counter(meter, names.ATTEMPTS)
         self._retries = _counter(meter, names.RETRIES)
         self._throttles = _counter(meter, names.THROTTLES)
         self._backoff = _counter(meter, names.BACKOFF)
@@ -114,14 +115,12 @@ class OtelSink:
         key = (record.service, record.operation, record.region, record.outcome,
                record.category, record.error_code)
         attrs = self._attrs.get(key) or self._bind(key)
-        self._calls.add(1, attrs[0])
         self._call_duration.record(record.latency, attrs[0])
 
     def on_attempt(self, record: AttemptRecord) -> None:
         key = (record.service, record.operation, record.region, record.outcome,
                record.category, record.error_code)
         attrs = self._attrs.get(key) or self._bind(key)
-        self._attempts.add(1, attrs[0])
         self._attempt_duration.record(record.latency, attrs[0])
         if record.will_retry:
             self._retries.add(1, attrs[2])

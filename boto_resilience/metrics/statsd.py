@@ -1,7 +1,7 @@
 """StatsD / DogStatsD over UDP, with DogStatsD tags.
 
-One datagram per record, holding all of that record's lines (newline-separated, which StatsD,
-DogStatsD and Telegraf all accept), each ``<prefix><name>:<value>|<type>|#<tag>:<value>,...``:
+Lines ``<prefix><name>:<value>|<type>|#<tag>:<value>,...`` (the DogStatsD datagram format),
+several per datagram, newline-separated (which StatsD, DogStatsD and Telegraf all accept):
 
 * per call: ``calls:1|c`` and ``call.duration:<ms>|ms``, tags rpc.service, rpc.method,
   cloud.region, outcome, plus error.category and error.type on error;
@@ -10,11 +10,18 @@ DogStatsD and Telegraf all accept), each ``<prefix><name>:<value>|<type>|#<tag>:
 * per state change: ``state_changes:1|c`` with component, scope, state.
 
 The tag suffix of each label set is formatted once and cached, so the hot path is a couple of
-f-strings and one ``send`` on a connected, non-blocking UDP socket (no DNS, no waiting: a full
-socket buffer or an unreachable agent costs the datagram, counted in ``dropped``). The sink
-never raises after construction. The address comes from the arguments, else from
-``BOTO_RESILIENCE_STATSD_HOST`` / ``BOTO_RESILIENCE_STATSD_PORT`` (default 127.0.0.1:8125), read
-when the sink is built; the name is resolved once, then.
+f-strings appended to a buffer. The buffer goes out as one datagram when the next record would
+make it larger than ``max_packet`` bytes (1432 by default: one Ethernet frame, DogStatsD's
+advice), and at least every ``flush_interval`` seconds from a background thread, and at
+``close()``. Buffering matters: a ``send`` on loopback costs the sender the kernel's delivery
+work too, tens of microseconds, which one datagram per record would put on every AWS call.
+``flush_interval=0`` sends each record at once. Sends use a connected, non-blocking UDP socket
+(no DNS, no waiting): a full socket buffer or an unreachable agent costs the datagram, counted in
+``dropped``. The sink never raises after construction.
+
+The address comes from the arguments, else from ``BOTO_RESILIENCE_STATSD_HOST`` /
+``BOTO_RESILIENCE_STATSD_PORT`` (default 127.0.0.1:8125), read when the sink is built; the name
+is resolved once, then.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from boto_resilience.metrics import names
-from boto_resilience.metrics._support import RateLimitedLog
+from boto_resilience.metrics._support import PeriodicWorker, RateLimitedLog, close_at_exit
 from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
 
 DEFAULT_HOST = "127.0.0.1"
@@ -63,8 +70,14 @@ class StatsdSink:
         prefix: str = "boto_resilience.",
         tags: Sequence[str] = (),
         *,
+        max_packet: int = 1432,
+        flush_interval: float = 0.5,
         max_series: int = 2000,
     ) -> None:
+        if max_packet < 64 or max_packet > 65000:
+            raise ValueError(f"max_packet must be 64..65000 bytes, got {max_packet!r}")
+        if flush_interval < 0:
+            raise ValueError(f"flush_interval must be >= 0 seconds, got {flush_interval!r}")
         host = host or os.environ.get(HOST_ENV, "").strip() or DEFAULT_HOST
         if port is None:
             raw = os.environ.get(PORT_ENV, "").strip()
@@ -80,10 +93,21 @@ class StatsdSink:
             prefix += "."
         self.prefix = prefix
         self.max_series = max_series
+        self.max_packet = max_packet
+        self.flush_interval = float(flush_interval)
+        self._unbuffered = self.flush_interval == 0
+        self._buffer: list[str] = []
+        self._buffered = 0  # bytes in the buffer, separators included
+        self._buffer_lock = threading.Lock()
+        self._closed = False
         self._constant_tags = ",".join(_tag_value(t.split(":", 1)[0]) + (
             ":" + _tag_value(t.split(":", 1)[1]) if ":" in t else "") for t in tags)
         self.dropped = 0
         self._errors = RateLimitedLog()
+        self._worker = PeriodicWorker(
+            "boto_resilience-statsd", self.flush_interval or 1.0, self.flush, self._errors
+        )
+        self._atexit = close_at_exit(self)
         self._lock = threading.Lock()
         self._call_tags: dict[_Key, tuple[str, str]] = {}
         self._attempt_tags: dict[_Key, tuple[str, str, str]] = {}
@@ -111,6 +135,38 @@ class StatsdSink:
                 f"StatsD sink cannot use {self.host}:{self.port}; its metrics are dropped",
                 exc,
             )
+
+    def _emit(self, payload: str) -> None:
+        """Buffer one record's lines; send the buffer first if they would not fit."""
+        if self._sock is None:  # unusable address, or closed
+            self.dropped += 1
+            return
+        if self._unbuffered:
+            self._send(payload)
+            return
+        size = len(payload) + 1
+        with self._buffer_lock:
+            if self._buffered and self._buffered + size > self.max_packet:
+                out: Optional[str] = "\n".join(self._buffer)
+                self._buffer = [payload]
+                self._buffered = size
+            else:
+                out = None
+                self._buffer.append(payload)
+                self._buffered += size
+        if out is not None:
+            self._send(out)
+        self._worker.ensure_started()
+
+    def flush(self) -> None:
+        """Send what is buffered now."""
+        with self._buffer_lock:
+            if not self._buffer:
+                return
+            out = "\n".join(self._buffer)
+            self._buffer = []
+            self._buffered = 0
+        self._send(out)
 
     def _send(self, payload: str) -> None:
         sock = self._sock
@@ -166,7 +222,7 @@ class StatsdSink:
         key = (record.service, record.operation, record.region, record.outcome,
                record.category, record.error_code)
         tags = self._call_tags.get(key) or self._bind_call(key)
-        self._send(
+        self._emit(
             f"{self._n_calls}{tags[1]}\n"
             f"{self._n_call_duration}{record.latency * 1000:.3f}{tags[0]}"
         )
@@ -185,7 +241,7 @@ class StatsdSink:
                 payload += f"\n{self._n_backoff}{record.backoff * 1000:.3f}|ms{common}"
         if record.throttled:
             payload += f"\n{self._n_throttles}{common}"
-        self._send(payload)
+        self._emit(payload)
 
     def on_state_change(self, change: StateChange) -> None:
         tags = _tags(
@@ -193,9 +249,20 @@ class StatsdSink:
              (names.STATE.key, change.new)],
             self._constant_tags,
         )
-        self._send(f"{self._n_changes}{tags}")
+        self._emit(f"{self._n_changes}{tags}")
 
     def close(self) -> None:
+        """Send what is buffered and close the socket. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            import atexit
+
+            atexit.unregister(self._atexit)
+        except Exception:
+            pass
+        self._worker.stop(timeout=2.0, final_tick=True)  # the final tick flushes
         sock, self._sock = self._sock, None
         if sock is not None:
             try:

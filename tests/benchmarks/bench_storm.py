@@ -234,7 +234,12 @@ def summarize(
     for c in calls:
         i = min(nbins - 1, max(0, int((c.end - started) / BIN)))
         (succ if c.ok else fail)[i] += 1
-    result["series"] = {"bin": BIN, "successes": succ, "failures": fail}
+    server = [0] * nbins  # requests the server received per bin (same monotonic clock)
+    for ts in stats.get("timestamps") or []:
+        i = int((ts - started) / BIN)
+        if 0 <= i < nbins:
+            server[i] += 1
+    result["series"] = {"bin": BIN, "successes": succ, "failures": fail, "server": server}
     result["server_per_second"] = stats["by_second"]
     return result
 
@@ -291,17 +296,28 @@ def plot(results: list[dict[str, Any]], path: str) -> None:
     import matplotlib.pyplot as plt
 
     scenarios = sorted({r["scenario"] for r in results})
-    fig, axes = plt.subplots(len(scenarios), 1, figsize=(10, 3.2 * len(scenarios)), squeeze=False)
+    fig, axes = plt.subplots(len(scenarios), 2, figsize=(14, 3.4 * len(scenarios)),
+                             squeeze=False)
     for ax, name in zip(axes[:, 0], scenarios):
         for r in (r for r in results if r["scenario"] == name):
             s = r["series"]
             xs = [i * s["bin"] for i in range(len(s["successes"]))]
             ax.plot(xs, [v / s["bin"] for v in s["successes"]], label=f"{r['setup']} ok/s")
-        ax.set_title(name)
+        ax.set_title(f"{name}: goodput")
         ax.set_xlabel("seconds")
         ax.set_ylabel("successful calls/s")
         ax.legend(fontsize="small")
+    for ax, name in zip(axes[:, 1], scenarios):
+        for r in (r for r in results if r["scenario"] == name):
+            s = r["series"]
+            xs = [i * s["bin"] for i in range(len(s["server"]))]
+            ax.plot(xs, [v / s["bin"] for v in s["server"]], label=r["setup"])
+        ax.set_title(f"{name}: load on the server")
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("requests received/s")
+        ax.legend(fontsize="small")
     fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path)
 
 
