@@ -3,20 +3,21 @@
 For tests, the demo, and anyone who wants numbers without a metrics backend. ``snapshot()`` returns
 an immutable :class:`Snapshot`; :func:`format_table` renders one as the demo's table.
 
-Cost on the hot path: one uncontended lock, a dict lookup and a few integer adds. Latencies are kept
-exactly up to ``max_samples`` per operation and then by reservoir sampling (uniform over everything
-seen), so memory is bounded and percentiles stay unbiased on a long-running process.
+Cost on the hot path: a ``deque.append`` (:class:`~boto_resilience.metrics._support.QueuedSink`);
+the aggregation runs in batches on a background thread. Latencies are kept exactly up to
+``max_samples`` per operation and then by reservoir sampling (uniform over everything seen), so
+memory is bounded and percentiles stay unbiased on a long-running process.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-import threading
 from collections.abc import Mapping
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
-from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
+from boto_resilience.metrics._support import QueuedSink
+from boto_resilience.metrics.records import SUCCESS, CallRecord, StateChange
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -46,8 +47,6 @@ class _Reservoir:
         self._rand = rand
 
     def add(self, value: float) -> None:
-        # The sinks inline this method's first lines on their hot path (a method call costs as
-        # much as the work); ``sample`` is the part they call once the reservoir is full.
         self.seen += 1
         self.total += value
         if value > self.maximum:
@@ -159,81 +158,58 @@ class Snapshot:
         return sum(s.errors for s in self.operations.values())
 
 
-class MemorySink:
-    """Aggregates records in memory; ``snapshot()`` to read, ``reset()`` to start over."""
+class MemorySink(QueuedSink):
+    """Aggregates records in memory; ``snapshot()`` to read, ``reset()`` to start over.
 
-    inline = True
+    The caller's thread only queues the record (see :class:`QueuedSink`); a background thread
+    aggregates, and ``snapshot()`` aggregates whatever is still queued before reading, so a
+    snapshot always includes every record handed to the sink before it."""
 
-    def __init__(self, max_samples: int = 4096, rand: Optional[random.Random] = None) -> None:
+    def __init__(self, max_samples: int = 4096, rand: Optional[random.Random] = None,
+                 max_queue: int = 100_000) -> None:
         if max_samples < 1:
             raise ValueError(f"max_samples must be >= 1, got {max_samples!r}")
+        super().__init__("boto_resilience-memory", 0.5, max_queue)
         self.max_samples = max_samples
         self._rand = (rand or random.Random()).randrange
-        self._lock = threading.Lock()
         self._ops: dict[tuple[str, str], _OpStats] = {}
         self._changes: dict[tuple[str, str, str], int] = {}
         self.closed = False
 
-    # on_attempt / on_call inline the dict lookup and _Reservoir.add: each runs once per AWS
-    # call, and the method calls they replace cost as much as the work itself.
-
-    def on_attempt(self, record: AttemptRecord) -> None:
+    def _ingest(self, record: Any) -> None:
+        # Runs under _agg_lock, on the worker (or a reader draining).
+        if isinstance(record, StateChange):
+            key3 = (record.component, record.scope, record.new)
+            self._changes[key3] = self._changes.get(key3, 0) + 1
+            return
         key = (record.service, record.operation)
-        value = record.latency
-        with self._lock:
-            stats = self._ops.get(key)
-            if stats is None:
-                stats = self._ops[key] = _OpStats(self.max_samples, self._rand)
-            stats.attempts += 1
-            lat = stats.attempt_latency
-            lat.seen += 1
-            lat.total += value
-            if value > lat.maximum:
-                lat.maximum = value
-            if len(lat.values) < lat.size:
-                lat.values.append(value)
-            else:
-                lat.sample(value)
-            if record.throttled:
-                stats.throttles += 1
-            if record.will_retry:
-                stats.retries += 1
-                category = str(record.category) if record.category is not None else "Other"
-                by_cat = stats.retries_by_category
-                by_cat[category] = by_cat.get(category, 0) + 1
-                stats.backoff += record.backoff
-
-    def on_call(self, record: CallRecord) -> None:
-        key = (record.service, record.operation)
-        value = record.latency
-        with self._lock:
-            stats = self._ops.get(key)
-            if stats is None:
-                stats = self._ops[key] = _OpStats(self.max_samples, self._rand)
+        stats = self._ops.get(key)
+        if stats is None:
+            stats = self._ops[key] = _OpStats(self.max_samples, self._rand)
+        if isinstance(record, CallRecord):
             stats.calls += 1
-            lat = stats.latency
-            lat.seen += 1
-            lat.total += value
-            if value > lat.maximum:
-                lat.maximum = value
-            if len(lat.values) < lat.size:
-                lat.values.append(value)
-            else:
-                lat.sample(value)
+            stats.latency.add(record.latency)
             if record.outcome != SUCCESS:
                 stats.errors += 1
                 category = str(record.category) if record.category is not None else "Other"
                 stats.errors_by_category[category] = stats.errors_by_category.get(category, 0) + 1
                 code = record.error_code or "Unknown"
                 stats.error_codes[code] = stats.error_codes.get(code, 0) + 1
-
-    def on_state_change(self, change: StateChange) -> None:
-        key = (change.component, change.scope, change.new)
-        with self._lock:
-            self._changes[key] = self._changes.get(key, 0) + 1
+            return
+        stats.attempts += 1
+        stats.attempt_latency.add(record.latency)
+        if record.throttled:
+            stats.throttles += 1
+        if record.will_retry:
+            stats.retries += 1
+            category = str(record.category) if record.category is not None else "Other"
+            by_cat = stats.retries_by_category
+            by_cat[category] = by_cat.get(category, 0) + 1
+            stats.backoff += record.backoff
 
     def snapshot(self) -> Snapshot:
-        with self._lock:
+        self.drain()
+        with self._agg_lock:
             raw = [
                 (
                     key, s.calls, s.errors, s.attempts, s.retries, s.throttles, s.backoff,
@@ -247,7 +223,7 @@ class MemorySink:
                 for key, s in self._ops.items()
             ]
             changes = dict(self._changes)
-        # Sorting the samples happens outside the lock: the hot path never waits for a snapshot.
+        # Sorting the samples happens outside the lock: aggregation never waits for a snapshot.
         operations = {
             key: OperationStats(
                 service=key[0], operation=key[1], calls=calls, errors=errors, attempts=attempts,
@@ -258,18 +234,21 @@ class MemorySink:
             for (key, calls, errors, attempts, retries, throttles, backoff, by_cat, err_cat, codes,
                  lat, alat) in raw
         }
-        return Snapshot(operations=operations, state_changes=changes)
+        return Snapshot(operations=operations, state_changes=changes, dropped=self.dropped)
 
     def reset(self) -> None:
-        with self._lock:
+        self.drain()
+        with self._agg_lock:
             self._ops = {}
             self._changes = {}
 
     def close(self) -> None:
+        """Stop the background thread (aggregating what is queued); snapshots still work."""
         self.closed = True
+        self._worker.stop(timeout=5.0, final_tick=True)
 
     def __repr__(self) -> str:
-        return f"MemorySink(operations={len(self._ops)})"
+        return f"MemorySink(operations={len(self._ops)}, queued={len(self._queue)})"
 
 
 def _ms(seconds: float) -> str:
