@@ -116,10 +116,10 @@ def test_script_with_botocore_retries(srv: FaultServer, monkeypatch: pytest.Monk
     resp = ddb.get_item(TableName="t", Key=KEY)
     assert resp["ResponseMetadata"]["RetryAttempts"] == 2
     sent = [r["headers"]["amz-sdk-request"] for r in srv.recent_requests(3)]
-    # retries also carry "ttl=...; " in front
-    assert [s.split("; ", 1)[-1] if s.startswith("ttl") else s for s in sent] == [
-        "attempt=1; max=3", "attempt=2; max=3", "attempt=3; max=3"
-    ]
+    fields = [dict(p.split("=", 1) for p in h.split("; ")) for h in sent]
+    assert [f["attempt"] for f in fields] == ["1", "2", "3"]
+    # botocore >= 1.42 seeds "max" on the first attempt too; older ones only on retries
+    assert all(f["max"] == "3" for f in fields[1:])
     ids = {r["headers"]["amz-sdk-invocation-id"] for r in srv.recent_requests(3)}
     assert len(ids) == 1  # one call, three attempts
 
@@ -146,8 +146,9 @@ def test_throttle_bucket(srv: FaultServer, ddb: Any, clock: FakeClock) -> None:
     srv.throttle(rate=2, burst=2)
     ddb.get_item(TableName="t", Key=KEY)
     ddb.get_item(TableName="t", Key=KEY)
-    with pytest.raises(ddb.exceptions.ThrottlingException) as info:
+    with pytest.raises(ClientError) as info:  # modeled only in newer DynamoDB models
         ddb.get_item(TableName="t", Key=KEY)
+    assert info.value.response["Error"]["Code"] == "ThrottlingException"
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     clock.advance(0.5)  # one token back
     ddb.get_item(TableName="t", Key=KEY)

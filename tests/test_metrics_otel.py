@@ -106,6 +106,8 @@ def test_attribute_dicts_are_cached(reader: InMemoryMetricReader) -> None:
     sink = OtelSink(meter_provider=MeterProvider(metric_readers=[reader]))
     sink.on_call(call())
     sink.on_call(call())
+    assert len(sink._queue) == 2  # the caller's thread only queues
+    sink.flush()
     assert len(sink._attrs) == 1
     assert points(metrics_by_name(reader)["rpc.client.call.duration"])[
         frozenset({**COMMON, "outcome": "success"}.items())].count == 2
@@ -120,3 +122,12 @@ def test_global_meter_provider_is_the_default(monkeypatch: pytest.MonkeyPatch,
     sink = OtelSink()
     sink.on_call(call())
     assert "rpc.client.call.duration" in metrics_by_name(reader)
+
+
+def test_a_collection_includes_what_is_queued(reader: InMemoryMetricReader) -> None:
+    sink = OtelSink(meter_provider=MeterProvider(metric_readers=[reader]))
+    sink.on_call(call())
+    m = metrics_by_name(reader)  # no flush: the drain callback runs first
+    assert "aws.sdk.metrics.drain" not in m  # the hook never reports a value
+    assert sum(p.count for p in points(m["rpc.client.call.duration"]).values()) == 1
+    sink.close()

@@ -91,6 +91,7 @@ def test_label_children_are_bound_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(calls_family, "labels", counting_labels)
     for _ in range(100):
         sink.on_call(call())
+    sink.flush()
     assert counted["n"] == 1
     assert value(reg, "boto_resilience_calls_total", **BASE, outcome="success",
                  error_category="", error_type="") == 100
@@ -131,3 +132,16 @@ def test_build_sink_uses_the_default_registry() -> None:
     sink.on_call(call())
     assert REGISTRY.get_sample_value("build_sink_test_calls_total", {
         **BASE, "outcome": "success", "error_category": "", "error_type": ""}) == 1
+
+
+def test_the_caller_only_queues_and_a_scrape_sees_everything() -> None:
+    reg = CollectorRegistry()
+    sink = PrometheusSink(registry=reg)
+    sink.on_call(call())
+    assert len(sink._queue) == 1  # not aggregated on the caller's thread
+    text = generate_latest(reg).decode()  # the drain hook runs first
+    assert "boto_resilience_calls_total{" in text and len(sink._queue) == 0
+    sink.on_call(call())
+    sink.close()  # aggregates what is left
+    assert value(reg, "boto_resilience_calls_total", **BASE, outcome="success",
+                 error_category="", error_type="") == 2

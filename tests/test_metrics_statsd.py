@@ -140,6 +140,7 @@ def test_records_are_buffered_into_datagrams_of_at_most_max_packet(
                       flush_interval=3600)
     for _ in range(20):
         sink.on_call(call())
+    sink.drain()  # what the background thread does: format, send each datagram once full
     datagrams = []
     listener.settimeout(0.5)
     try:

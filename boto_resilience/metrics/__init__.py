@@ -16,8 +16,10 @@ Architecture::
   (``prometheus_client``), ``otel`` (OpenTelemetry API), ``statsd`` (UDP), ``cloudwatch``
   (``PutMetricData`` from a background thread).
 
-Every sink's hot path only updates in-memory state (or sends one UDP datagram); anything slow
-happens on a background thread. Optional SDKs are imported only when their sink is built.
+On the caller's thread the aggregating sinks only queue the record (a ``deque.append``; see
+``_support.QueuedSink``) and the logging sink formats a line only when its level is enabled;
+aggregation, serialisation and I/O happen on background threads. Optional SDKs are imported only
+when their sink is built.
 
 Choose sinks by name (``BOTO_RESILIENCE_METRICS=emf,prometheus``; :func:`build_sink`) or pass sink
 instances (``metrics=[PrometheusSink(registry=my_registry)]``).

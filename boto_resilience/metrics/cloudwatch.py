@@ -1,8 +1,9 @@
 """CloudWatch ``PutMetricData`` from a background thread, as statistic sets.
 
-The caller's side is a length check and a ``deque.append`` of the record (no lock, no I/O); when
-the queue holds ``max_queue`` records the record is dropped and counted in ``dropped``. A daemon
-thread drains the queue every second (sooner when it is half full) into statistic sets, and
+The caller's side is a length check and a ``deque.append`` of the record (no lock, no I/O; see
+:class:`~boto_resilience.metrics._support.QueuedSink`); when the queue holds ``max_queue``
+records the record is dropped and counted in ``dropped``. A daemon thread drains the queue every
+second (sooner when it fills up) into statistic sets, and
 every ``flush_interval`` seconds sends them with ``PutMetricData`` (up to ``batch_size`` data per
 request), and once more at ``close()`` and at interpreter exit.
 
@@ -38,7 +39,6 @@ thread, so its retries delay no one.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import datetime
 import threading
@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional, Union
 
 from boto_resilience.metrics import names
-from boto_resilience.metrics._support import PeriodicWorker, RateLimitedLog, close_at_exit
+from boto_resilience.metrics._support import QueuedSink, close_at_exit
 from boto_resilience.metrics.emf import DEFAULT_DIMENSIONS, validate_dimensions, validate_namespace
 from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
 
@@ -80,10 +80,8 @@ class _Stat:
             self.maximum = value
 
 
-class CloudWatchSink:
+class CloudWatchSink(QueuedSink):
     """Publishes aggregated metrics to CloudWatch from a background thread (module docstring)."""
-
-    inline = True
 
     def __init__(
         self,
@@ -101,16 +99,14 @@ class CloudWatchSink:
     ) -> None:
         if flush_interval <= 0:
             raise ValueError(f"flush_interval must be > 0 seconds, got {flush_interval!r}")
-        if max_queue < 1:
-            raise ValueError(f"max_queue must be >= 1, got {max_queue!r}")
         if storage_resolution not in (1, 60):
             raise ValueError(f"storage_resolution is 1 or 60, got {storage_resolution!r}")
         if not 1 <= batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be 1..{MAX_BATCH}, got {batch_size!r}")
+        super().__init__("boto_resilience-cloudwatch", min(1.0, flush_interval), max_queue)
         self.namespace = validate_namespace(namespace)
         self.dimensions = validate_dimensions(dimensions)
         self.flush_interval = float(flush_interval)
-        self.max_queue = max_queue
         self.region_name = region_name
         self.by_category = by_category
         self.storage_resolution = storage_resolution
@@ -120,39 +116,14 @@ class CloudWatchSink:
         self._seen_region: Optional[str] = None
         if client is not None:
             _mark(client)
-        self.dropped = 0
         self.published = 0  # data sent successfully (for tests and curiosity)
-        self._queue: collections.deque[_Record] = collections.deque()
-        self._half = max(1, max_queue // 2)
         self._stats: dict[_StatKey, _Stat] = {}
         self._last_publish = time.monotonic()
-        self._force = False
-        self._tick_lock = threading.Lock()
-        self._errors = RateLimitedLog()
-        self._worker = PeriodicWorker(
-            "boto_resilience-cloudwatch", min(1.0, self.flush_interval), self._tick, self._errors
-        )
+        self._publish_lock = threading.Lock()
         self._atexit = close_at_exit(self)
         self._closed = False
 
-    # --- hot path -------------------------------------------------------------------------
-
-    def _put(self, record: _Record) -> None:
-        queue = self._queue
-        size = len(queue)
-        if size >= self.max_queue:
-            self.dropped += 1
-            return
-        queue.append(record)
-        self._worker.ensure_started()
-        if size == self._half:
-            self._worker.wake()
-
-    on_attempt = _put
-    on_call = _put
-    on_state_change = _put
-
-    # --- worker ---------------------------------------------------------------------------
+    # The caller's side is QueuedSink._put. Everything below runs on the worker (or flush).
 
     def _dims(self, base: dict[str, str]) -> list[_Dims]:
         return [tuple((d, base[d]) for d in dim_set) for dim_set in self.dimensions]
@@ -165,7 +136,8 @@ class CloudWatchSink:
                 stat = self._stats[key] = _Stat()
             stat.add(value)
 
-    def _aggregate(self, record: _Record) -> None:
+    def _ingest(self, record: _Record) -> None:
+        # Runs under _agg_lock.
         cw = names
         if isinstance(record, StateChange):
             dims: _Dims = (
@@ -202,23 +174,9 @@ class CloudWatchSink:
                     self._add(cw.RETRIES, cat_dims, 1.0)
 
     def _tick(self) -> None:
-        with self._tick_lock:
-            queue = self._queue
-            while True:
-                try:
-                    record = queue.popleft()
-                except IndexError:
-                    break
-                try:
-                    self._aggregate(record)
-                except Exception as exc:
-                    self.dropped += 1
-                    self._errors.warning("cloudwatch-aggregate", "CloudWatch sink: bad record", exc)
-            now = time.monotonic()
-            if self._stats and (self._force or now - self._last_publish >= self.flush_interval):
-                stats, self._stats = self._stats, {}
-                self._last_publish = now
-                self._publish(stats)
+        self.drain()
+        if time.monotonic() - self._last_publish >= self.flush_interval:
+            self.flush()
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -280,11 +238,13 @@ class CloudWatchSink:
 
     def flush(self) -> None:
         """Aggregate what is queued and publish it now, on the caller's thread."""
-        self._force = True
-        try:
-            self._tick()
-        finally:
-            self._force = False
+        self.drain()
+        with self._publish_lock:  # one publisher at a time: the worker, flush() or close()
+            with self._agg_lock:
+                stats, self._stats = self._stats, {}
+                self._last_publish = time.monotonic()
+            if stats:
+                self._publish(stats)
 
     def close(self) -> None:
         """Stop the worker and publish what is left. Idempotent; never raises."""
@@ -297,8 +257,8 @@ class CloudWatchSink:
             atexit.unregister(self._atexit)
         except Exception:
             pass
-        self._force = True
-        self._worker.stop(timeout=10.0, final_tick=True)
+        self._worker.stop(timeout=10.0, final_tick=False)
+        self.flush()
 
     def __repr__(self) -> str:
         return (

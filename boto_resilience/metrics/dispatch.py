@@ -7,7 +7,8 @@ calls it on the user's thread, once per attempt and once per call. The dispatche
   failure drops that one record for that sink, is counted in ``dropped`` and is logged at WARNING
   at most once a minute per sink (with the traceback the first time).
 * **Nothing blocks the user's call.** The sinks shipped here are *inline*: their ``on_*`` methods
-  only update in-memory aggregates (microseconds) and leave I/O to their own background threads.
+  only queue the record (or, for logging, format a line when its level is on) and leave
+  aggregation and I/O to their own background threads.
   A sink from anywhere else is not trusted with the caller's thread: it is wrapped in a
   :class:`BackgroundSink` (bounded queue, its own thread, overflow counted in ``dropped``). A
   third-party sink that is known to be cheap can opt out with a class attribute ``inline = True``.

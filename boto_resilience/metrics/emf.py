@@ -5,9 +5,10 @@ or to a :class:`logging.Logger`.
 
 **Aggregate, then flush** rather than one document per call. A document per call would cost a JSON
 serialisation and a write (tens of microseconds) on the caller's thread, and a log event per AWS
-call. Instead ``on_call``/``on_attempt`` only add to an in-memory aggregate per (service, operation,
-region) under a lock (about a microsecond), and a background thread writes the documents every
-``flush_interval`` seconds, and at ``close()`` / interpreter exit. Counters lose nothing by
+call. Instead ``on_call``/``on_attempt`` only queue the record (a ``deque.append``, see
+:class:`~boto_resilience.metrics._support.QueuedSink`); a background thread aggregates per
+(service, operation, region) and writes the documents every ``flush_interval`` seconds, and at
+``close()`` / interpreter exit. Counters lose nothing by
 aggregation; latencies are kept as value arrays (EMF allows arrays of up to 100 numbers, each a
 sample for CloudWatch's percentiles), split across several documents when there are more than 100,
 with at most ``max_values`` samples per interval (reservoir-sampled beyond that).
@@ -49,13 +50,9 @@ from collections.abc import Sequence
 from typing import IO, Any, Callable, Optional
 
 from boto_resilience.metrics import names
-from boto_resilience.metrics._support import (
-    PeriodicWorker,
-    RateLimitedLog,
-    close_at_exit,
-)
+from boto_resilience.metrics._support import QueuedSink, close_at_exit
 from boto_resilience.metrics.memory import _Reservoir
-from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
+from boto_resilience.metrics.records import SUCCESS, CallRecord, StateChange
 
 #: EMF limits (CloudWatch EMF specification).
 MAX_METRICS_PER_DIRECTIVE = 100
@@ -114,10 +111,8 @@ class _Agg:
         self.errors_by_category: dict[str, int] = {}
 
 
-class EmfSink:
+class EmfSink(QueuedSink):
     """Aggregates records and writes CloudWatch EMF documents periodically (module docstring)."""
-
-    inline = True
 
     def __init__(
         self,
@@ -129,6 +124,7 @@ class EmfSink:
         dimensions: Sequence[Sequence[str]] = DEFAULT_DIMENSIONS,
         by_category: bool = True,
         max_values: int = 1000,
+        max_queue: int = 100_000,
         clock: Callable[[], float] = time.time,
         rand: Optional[random.Random] = None,
     ) -> None:
@@ -138,6 +134,9 @@ class EmfSink:
             raise ValueError(f"flush_interval must be >= 0 seconds, got {flush_interval!r}")
         if max_values < 1:
             raise ValueError(f"max_values must be >= 1, got {max_values!r}")
+        # The worker drains the queue at least every half second and writes every
+        # flush_interval (see _tick).
+        super().__init__("boto_resilience-emf", min(0.5, flush_interval or 0.5), max_queue)
         self.namespace = validate_namespace(namespace)
         self.dimensions = validate_dimensions(dimensions)
         self.flush_interval = float(flush_interval)
@@ -147,86 +146,68 @@ class EmfSink:
         self._logger = logger
         self._clock = clock
         self._rand = (rand or random.Random()).randrange
-        self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._aggs: dict[tuple[str, str, Optional[str]], _Agg] = {}
         self._changes: dict[tuple[str, str, str], int] = {}
-        self._errors = RateLimitedLog()
-        self.dropped = 0
         self._sync = self.flush_interval == 0
-        self._worker = PeriodicWorker(
-            "boto_resilience-emf", self.flush_interval or 1.0, self.flush, self._errors
-        )
+        self._last_flush = time.monotonic()
         self._atexit = close_at_exit(self)
         self._closed = False
 
-    # --- hot path -------------------------------------------------------------------------
-
-    # As in the memory sink, the lookup and the reservoir's add are inlined: once per AWS call.
-
-    def on_attempt(self, record: AttemptRecord) -> None:
-        key = (record.service, record.operation, record.region)
-        value = record.latency
-        with self._lock:
-            agg = self._aggs.get(key)
-            if agg is None:
-                agg = self._aggs[key] = _Agg(self.max_values, self._rand)
-            agg.attempts += 1
-            lat = agg.attempt_latency
-            lat.seen += 1
-            if len(lat.values) < lat.size:
-                lat.values.append(value)
-            else:
-                lat.sample(value)
-            if record.throttled:
-                agg.throttles += 1
-            if record.will_retry:
-                agg.retries += 1
-                agg.backoff += record.backoff
-                category = str(record.category) if record.category is not None else "Other"
-                agg.retries_by_category[category] = agg.retries_by_category.get(category, 0) + 1
-        if not self._sync:  # synchronous mode writes when the call ends, attempts included
-            self._worker.ensure_started()
+    # --- caller's thread: queue (QueuedSink._put), write at once only in synchronous mode ----
 
     def on_call(self, record: CallRecord) -> None:
+        self._put(record)
+        if self._sync:  # synchronous mode writes when the call ends, its attempts included
+            self.flush()
+
+    def on_state_change(self, change: StateChange) -> None:
+        self._put(change)
+        if self._sync:
+            self.flush()
+
+    # --- worker (or flush): aggregate, write ---------------------------------------------
+
+    def _ingest(self, record: Any) -> None:
+        # Runs under _agg_lock.
+        if isinstance(record, StateChange):
+            key3 = (record.component, record.scope, record.new)
+            self._changes[key3] = self._changes.get(key3, 0) + 1
+            return
         key = (record.service, record.operation, record.region)
-        value = record.latency
-        with self._lock:
-            agg = self._aggs.get(key)
-            if agg is None:
-                agg = self._aggs[key] = _Agg(self.max_values, self._rand)
+        agg = self._aggs.get(key)
+        if agg is None:
+            agg = self._aggs[key] = _Agg(self.max_values, self._rand)
+        if isinstance(record, CallRecord):
             agg.calls += 1
-            lat = agg.latency
-            lat.seen += 1
-            if len(lat.values) < lat.size:
-                lat.values.append(value)
-            else:
-                lat.sample(value)
+            agg.latency.add(record.latency)
             if record.outcome != SUCCESS:
                 agg.errors += 1
                 category = str(record.category) if record.category is not None else "Other"
                 agg.errors_by_category[category] = agg.errors_by_category.get(category, 0) + 1
-        if self._sync:
-            self.flush()
-        else:
-            self._worker.ensure_started()
+            return
+        agg.attempts += 1
+        agg.attempt_latency.add(record.latency)
+        if record.throttled:
+            agg.throttles += 1
+        if record.will_retry:
+            agg.retries += 1
+            agg.backoff += record.backoff
+            category = str(record.category) if record.category is not None else "Other"
+            agg.retries_by_category[category] = agg.retries_by_category.get(category, 0) + 1
 
-    def on_state_change(self, change: StateChange) -> None:
-        key = (change.component, change.scope, change.new)
-        with self._lock:
-            self._changes[key] = self._changes.get(key, 0) + 1
-        if self._sync:
+    def _tick(self) -> None:
+        self.drain()
+        if time.monotonic() - self._last_flush >= self.flush_interval:
             self.flush()
-        else:
-            self._worker.ensure_started()
-
-    # --- off the hot path -----------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write everything aggregated so far as EMF documents. Never raises."""
-        with self._lock:
+        """Write everything recorded so far as EMF documents, now. Never raises."""
+        self.drain()
+        with self._agg_lock:
             aggs, self._aggs = self._aggs, {}
             changes, self._changes = self._changes, {}
+            self._last_flush = time.monotonic()
         if not aggs and not changes:
             return
         try:
@@ -353,7 +334,8 @@ class EmfSink:
             atexit.unregister(self._atexit)
         except Exception:
             pass
-        self._worker.stop(timeout=5.0, final_tick=True)
+        self._worker.stop(timeout=5.0, final_tick=False)
+        self.flush()
         self._sync = True  # a record arriving after close (a call in flight) is written at once
 
     def __repr__(self) -> str:

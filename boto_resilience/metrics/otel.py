@@ -27,8 +27,13 @@ RPC convention's ``rpc.client.call.duration`` in seconds (the older ``rpc.client
 milliseconds is deprecated); it gets the convention's recommended bucket boundaries as an advisory
 where the API supports it (``opentelemetry-api`` >= 1.23).
 
-The OpenTelemetry API has no bound instruments, so the sink caches one attribute dict per distinct
-label set and passes the same object every time (no per-record dict building).
+The caller's thread only queues the record (see
+:class:`~boto_resilience.metrics._support.QueuedSink`); each SDK measurement costs several
+microseconds, more when interleaved with botocore's code. A background thread records them, and
+so does every collection first (an observable gauge's callback, which the SDK runs before
+collecting, drains the queue; it never reports a value), so a reader sees every record handed
+over before it collects. The OpenTelemetry API has no bound instruments, so the sink caches one
+attribute dict per distinct label set and passes the same object every time.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import threading
 from typing import Any, Optional
 
 from boto_resilience.metrics import names
+from boto_resilience.metrics._support import QueuedSink
 from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
 
 #: Bucket boundaries (seconds) that OpenTelemetry's RPC/HTTP duration conventions recommend.
@@ -47,10 +53,8 @@ DURATION_BUCKETS = (
 _Key = tuple[str, str, Optional[str], str, Any, Optional[str]]
 
 
-class OtelSink:
+class OtelSink(QueuedSink):
     """Records to OpenTelemetry instruments (module docstring for names and attributes)."""
-
-    inline = True
 
     def __init__(
         self,
@@ -58,6 +62,7 @@ class OtelSink:
         *,
         meter_name: str = "boto_resilience",
         max_series: int = 2000,
+        max_queue: int = 100_000,
     ) -> None:
         try:
             from opentelemetry import metrics
@@ -65,6 +70,7 @@ class OtelSink:
             from boto_resilience.metrics import MissingDependency
 
             raise MissingDependency("otel", "opentelemetry-api") from exc
+        super().__init__("boto_resilience-otel", 0.5, max_queue)
         provider = meter_provider if meter_provider is not None else metrics.get_meter_provider()
         try:
             from importlib.metadata import version
@@ -81,6 +87,11 @@ class OtelSink:
         self._throttles = _counter(meter, names.THROTTLES)
         self._backoff = _counter(meter, names.BACKOFF)
         self._state_changes = _counter(meter, names.STATE_CHANGES)
+        # Observable instruments' callbacks run at the start of each collection: this one never
+        # reports a value, it aggregates what is queued so that the collection includes it.
+        meter.create_observable_gauge(
+            "aws.sdk.metrics.drain", callbacks=[self._drain_callback],
+            description="internal: drains boto_resilience's queue at collection; no values")
         # key -> (attributes for the outcome, common attributes, retry attributes)
         self._attrs: dict[_Key, tuple[dict[str, str], dict[str, str], dict[str, str]]] = {}
         self._lock = threading.Lock()
@@ -111,13 +122,27 @@ class OtelSink:
                 self._attrs[key] = bound
         return bound
 
-    def on_call(self, record: CallRecord) -> None:
+    def _drain_callback(self, options: Any) -> list[Any]:
+        self.drain()
+        return []
+
+    # The caller's side is QueuedSink._put; the worker (or a collection) records.
+
+    def _ingest(self, record: Any) -> None:
+        if isinstance(record, CallRecord):
+            self._record_call(record)
+        elif isinstance(record, AttemptRecord):
+            self._record_attempt(record)
+        else:
+            self._record_change(record)
+
+    def _record_call(self, record: CallRecord) -> None:
         key = (record.service, record.operation, record.region, record.outcome,
                record.category, record.error_code)
         attrs = self._attrs.get(key) or self._bind(key)
         self._call_duration.record(record.latency, attrs[0])
 
-    def on_attempt(self, record: AttemptRecord) -> None:
+    def _record_attempt(self, record: AttemptRecord) -> None:
         key = (record.service, record.operation, record.region, record.outcome,
                record.category, record.error_code)
         attrs = self._attrs.get(key) or self._bind(key)
@@ -129,15 +154,20 @@ class OtelSink:
         if record.throttled:
             self._throttles.add(1, attrs[1])
 
-    def on_state_change(self, change: StateChange) -> None:
+    def _record_change(self, change: StateChange) -> None:
         self._state_changes.add(1, {
             names.COMPONENT.key: names.clean_value(change.component),
             names.SCOPE.key: names.clean_value(change.scope),
             names.STATE.key: names.clean_value(change.new),
         })
 
+    def flush(self) -> None:
+        """Record what is queued now (exporting belongs to the MeterProvider's readers)."""
+        self.drain()
+
     def close(self) -> None:
-        """Nothing to flush here: exporting belongs to the MeterProvider's readers."""
+        """Stop the worker after it recorded what is queued."""
+        self._worker.stop(timeout=5.0, final_tick=True)
 
     def __repr__(self) -> str:
         return f"OtelSink(meter={getattr(self.meter, 'name', '?')!r})"

@@ -21,10 +21,15 @@ name                                   type       labels
 Histograms carry fewer labels than counters on purpose: each label set of a histogram is a dozen
 series. ``error_category``/``error_type`` are empty strings on success.
 
-The hot path binds label children once per distinct label set (``.labels()`` hashes and validates
-every value; a cached child is a dict lookup), then does ``inc()``/``observe()``: a few hundred
-nanoseconds each. Past ``max_series`` distinct label sets the error code is reported as
-``_OTHER``, so a misbehaving service cannot explode the series count.
+The caller's thread only queues the record (see
+:class:`~boto_resilience.metrics._support.QueuedSink`): ``inc()``/``observe()`` take a lock and
+loop in Python, and four of them per AWS call measured ~17-20 µs when made on the caller's
+thread, against ~11 µs of CPU in total, most of it off the caller's thread, when the records are
+queued and aggregated in batches. A background thread, or a scrape (a hook
+collected ahead of the families drains the queue first), aggregates: label children are bound
+once per distinct label set (``.labels()`` hashes and validates every value; a cached child is a
+dict lookup), then ``inc()``/``observe()``. Past ``max_series`` distinct label sets the error
+code is reported as ``_OTHER``, so a misbehaving service cannot explode the series count.
 
 The metric families live in the given ``CollectorRegistry`` (the default registry if none). Building
 a second sink on the same registry and namespace reuses the families already registered there
@@ -40,6 +45,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from boto_resilience.metrics import names
+from boto_resilience.metrics._support import QueuedSink
 from boto_resilience.metrics.records import AttemptRecord, CallRecord, StateChange
 
 #: Histogram buckets (seconds) for AWS API latency: 5 ms to 60 s.
@@ -55,11 +61,28 @@ _RETRY_LABELS = (*_LABELS, names.CATEGORY.prometheus)
 _CHANGE_LABELS = (names.COMPONENT.prometheus, names.SCOPE.prometheus, names.STATE.prometheus)
 
 
+class _DrainHook:
+    """A collector that yields nothing. Registered ahead of the families, it is collected first
+    at every scrape and makes each live sink on the registry aggregate what it has queued, so a
+    scrape (``generate_latest``, ``get_sample_value``) sees every record handed over before it."""
+
+    def __init__(self) -> None:
+        self.sinks: weakref.WeakSet[PrometheusSink] = weakref.WeakSet()
+
+    def collect(self) -> list[Any]:
+        for sink in list(self.sinks):
+            sink.drain()
+        return []
+
+
 class _Families:
     """The metric families of one (registry, namespace)."""
 
     def __init__(self, registry: Any, namespace: str, buckets: Sequence[float]) -> None:
         from prometheus_client import Counter, Histogram
+
+        self.hook = _DrainHook()
+        registry.register(self.hook)
 
         def counter(spec: names.MetricName, labels: Sequence[str]) -> Any:
             return Counter(
@@ -112,10 +135,8 @@ _CallKey = tuple[str, str, Optional[str], str, Any, Optional[str]]
 _AttemptKey = tuple[str, str, Optional[str], str, Any, Optional[str], bool, bool]
 
 
-class PrometheusSink:
+class PrometheusSink(QueuedSink):
     """Records to ``prometheus_client`` metrics (module docstring for names and labels)."""
-
-    inline = True
 
     def __init__(
         self,
@@ -124,6 +145,7 @@ class PrometheusSink:
         *,
         buckets: Sequence[float] = DEFAULT_BUCKETS,
         max_series: int = 2000,
+        max_queue: int = 100_000,
     ) -> None:
         try:
             import prometheus_client
@@ -131,10 +153,12 @@ class PrometheusSink:
             from boto_resilience.metrics import MissingDependency
 
             raise MissingDependency("prometheus", "prometheus_client") from exc
+        super().__init__("boto_resilience-prometheus", 0.5, max_queue)
         self.registry = registry if registry is not None else prometheus_client.REGISTRY
         self.namespace = names.snake_case(namespace)
         self.max_series = max_series
         self._m = _families_for(self.registry, self.namespace, buckets)
+        self._m.hook.sinks.add(self)
         self._calls: dict[_CallKey, tuple[Any, Any]] = {}
         self._attempts: dict[_AttemptKey, tuple[Any, Any, Any, Any, Any]] = {}
         self._lock = threading.Lock()
@@ -176,7 +200,17 @@ class PrometheusSink:
                 self._attempts[key] = children
         return children
 
-    def on_call(self, record: CallRecord) -> None:
+    # The caller's side is QueuedSink._put; the worker (or a scrape) aggregates.
+
+    def _ingest(self, record: Any) -> None:
+        if isinstance(record, CallRecord):
+            self._ingest_call(record)
+        elif isinstance(record, AttemptRecord):
+            self._ingest_attempt(record)
+        else:
+            self._ingest_change(record)
+
+    def _ingest_call(self, record: CallRecord) -> None:
         key = (record.service, record.operation, record.region, record.outcome,
                record.category, record.error_code)
         children = self._calls.get(key)
@@ -185,7 +219,7 @@ class PrometheusSink:
         children[0].inc()
         children[1].observe(record.latency)
 
-    def on_attempt(self, record: AttemptRecord) -> None:
+    def _ingest_attempt(self, record: AttemptRecord) -> None:
         key = (record.service, record.operation, record.region, record.outcome,
                record.category, record.error_code, record.throttled, record.will_retry)
         children = self._attempts.get(key)
@@ -200,13 +234,19 @@ class PrometheusSink:
         if children[4] is not None:
             children[4].inc()
 
-    def on_state_change(self, change: StateChange) -> None:
+    def _ingest_change(self, change: StateChange) -> None:
         self._m.state_changes.labels(
             _label(change.component), _label(change.scope), _label(change.new)
         ).inc()
 
+    def flush(self) -> None:
+        """Aggregate what is queued into the metrics now."""
+        self.drain()
+
     def close(self) -> None:
-        """Nothing to flush: Prometheus pulls. The metrics stay in the registry."""
+        """Stop the worker after it aggregated what is queued. The metrics stay in the
+        registry (Prometheus pulls them)."""
+        self._worker.stop(timeout=5.0, final_tick=True)
 
     def __repr__(self) -> str:
         return f"PrometheusSink(namespace={self.namespace!r})"

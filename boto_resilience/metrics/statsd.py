@@ -9,15 +9,18 @@ several per datagram, newline-separated (which StatsD, DogStatsD and Telegraf al
   (tag error.category) when retried, ``backoff:<ms>|ms``, ``throttles:1|c`` when throttled;
 * per state change: ``state_changes:1|c`` with component, scope, state.
 
-The tag suffix of each label set is formatted once and cached, so the hot path is a couple of
-f-strings appended to a buffer. The buffer goes out as one datagram when the next record would
-make it larger than ``max_packet`` bytes (1432 by default: one Ethernet frame, DogStatsD's
-advice), and at least every ``flush_interval`` seconds from a background thread, and at
-``close()``. Buffering matters: a ``send`` on loopback costs the sender the kernel's delivery
-work too, tens of microseconds, which one datagram per record would put on every AWS call.
-``flush_interval=0`` sends each record at once. Sends use a connected, non-blocking UDP socket
-(no DNS, no waiting): a full socket buffer or an unreachable agent costs the datagram, counted in
-``dropped``. The sink never raises after construction.
+The caller's thread only queues the record (see
+:class:`~boto_resilience.metrics._support.QueuedSink`); a background thread formats the lines
+(the tag suffix of each label set is formatted once and cached) into datagrams of at most
+``max_packet`` bytes (1432 by default: one Ethernet frame, DogStatsD's advice), sending each when
+the next record would not fit, and what is left every ``flush_interval`` seconds and at
+``close()``. Batching matters: a ``send`` on loopback costs the sender the kernel's delivery work
+too, tens of microseconds, which one datagram per record would put on every AWS call.
+``flush_interval=0`` formats and sends each record at once, on the caller's thread.
+
+Sends use a connected, non-blocking UDP socket (no DNS, no waiting): a full socket buffer or an
+unreachable agent costs the datagram, counted in ``dropped``. The sink never raises after
+construction.
 
 The address comes from the arguments, else from ``BOTO_RESILIENCE_STATSD_HOST`` /
 ``BOTO_RESILIENCE_STATSD_PORT`` (default 127.0.0.1:8125), read when the sink is built; the name
@@ -33,7 +36,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from boto_resilience.metrics import names
-from boto_resilience.metrics._support import PeriodicWorker, RateLimitedLog, close_at_exit
+from boto_resilience.metrics._support import QueuedSink, close_at_exit
 from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
 
 DEFAULT_HOST = "127.0.0.1"
@@ -58,10 +61,8 @@ def _tags(pairs: Sequence[tuple[str, Optional[str]]], constant: str) -> str:
 _Key = tuple[str, str, Optional[str], str, Any, Optional[str]]
 
 
-class StatsdSink:
+class StatsdSink(QueuedSink):
     """Records to StatsD/DogStatsD datagrams over UDP (module docstring)."""
-
-    inline = True
 
     def __init__(
         self,
@@ -73,6 +74,7 @@ class StatsdSink:
         max_packet: int = 1432,
         flush_interval: float = 0.5,
         max_series: int = 2000,
+        max_queue: int = 100_000,
     ) -> None:
         if max_packet < 64 or max_packet > 65000:
             raise ValueError(f"max_packet must be 64..65000 bytes, got {max_packet!r}")
@@ -87,6 +89,7 @@ class StatsdSink:
                 raise ValueError(f"{PORT_ENV} must be a port number, got {raw!r}") from None
         if not 0 < int(port) < 65536:
             raise ValueError(f"StatsD port must be 1..65535, got {port!r}")
+        super().__init__("boto_resilience-statsd", flush_interval or 1.0, max_queue)
         self.host = host
         self.port = int(port)
         if prefix and not prefix.endswith("."):
@@ -97,16 +100,10 @@ class StatsdSink:
         self.flush_interval = float(flush_interval)
         self._unbuffered = self.flush_interval == 0
         self._buffer: list[str] = []
-        self._buffered = 0  # bytes in the buffer, separators included
-        self._buffer_lock = threading.Lock()
+        self._buffered = 0  # bytes in the buffer, separators included (guarded by _agg_lock)
         self._closed = False
         self._constant_tags = ",".join(_tag_value(t.split(":", 1)[0]) + (
             ":" + _tag_value(t.split(":", 1)[1]) if ":" in t else "") for t in tags)
-        self.dropped = 0
-        self._errors = RateLimitedLog()
-        self._worker = PeriodicWorker(
-            "boto_resilience-statsd", self.flush_interval or 1.0, self.flush, self._errors
-        )
         self._atexit = close_at_exit(self)
         self._lock = threading.Lock()
         self._call_tags: dict[_Key, tuple[str, str]] = {}
@@ -136,31 +133,60 @@ class StatsdSink:
                 exc,
             )
 
-    def _emit(self, payload: str) -> None:
-        """Buffer one record's lines; send the buffer first if they would not fit."""
-        if self._sock is None:  # unusable address, or closed
+    # The caller's side is QueuedSink._put (or, unbuffered, formatting and sending at once).
+
+    def on_attempt(self, record: AttemptRecord) -> None:
+        if self._sock is None:  # unusable address, or closed: nothing to queue for
+            self.dropped += 1
+        elif self._unbuffered:
+            self._send(self._format_attempt(record))
+        else:
+            self._put(record)
+
+    def on_call(self, record: CallRecord) -> None:
+        if self._sock is None:  # unusable address, or closed: nothing to queue for
+            self.dropped += 1
+        elif self._unbuffered:
+            self._send(self._format_call(record))
+        else:
+            self._put(record)
+
+    def on_state_change(self, change: StateChange) -> None:
+        if self._sock is None:  # unusable address, or closed: nothing to queue for
+            self.dropped += 1
+        elif self._unbuffered:
+            self._send(self._format_change(change))
+        else:
+            self._put(change)
+
+    def _ingest(self, record: Any) -> None:
+        """Format a record and add it to the datagram being filled (under _agg_lock); send the
+        datagram first if the record's lines would not fit."""
+        if self._sock is None:
             self.dropped += 1
             return
-        if self._unbuffered:
-            self._send(payload)
-            return
+        if isinstance(record, CallRecord):
+            payload = self._format_call(record)
+        elif isinstance(record, AttemptRecord):
+            payload = self._format_attempt(record)
+        else:
+            payload = self._format_change(record)
         size = len(payload) + 1
-        with self._buffer_lock:
-            if self._buffered and self._buffered + size > self.max_packet:
-                out: Optional[str] = "\n".join(self._buffer)
-                self._buffer = [payload]
-                self._buffered = size
-            else:
-                out = None
-                self._buffer.append(payload)
-                self._buffered += size
-        if out is not None:
-            self._send(out)
-        self._worker.ensure_started()
+        if self._buffered and self._buffered + size > self.max_packet:
+            self._send("\n".join(self._buffer))
+            self._buffer = [payload]
+            self._buffered = size
+        else:
+            self._buffer.append(payload)
+            self._buffered += size
+
+    def _tick(self) -> None:
+        self.flush()
 
     def flush(self) -> None:
-        """Send what is buffered now."""
-        with self._buffer_lock:
+        """Format what is queued and send it now."""
+        self.drain()
+        with self._agg_lock:
             if not self._buffer:
                 return
             out = "\n".join(self._buffer)
@@ -218,16 +244,16 @@ class StatsdSink:
                 self._attempt_tags[key] = bound
         return bound
 
-    def on_call(self, record: CallRecord) -> None:
+    def _format_call(self, record: CallRecord) -> str:
         key = (record.service, record.operation, record.region, record.outcome,
                record.category, record.error_code)
         tags = self._call_tags.get(key) or self._bind_call(key)
-        self._emit(
+        return (
             f"{self._n_calls}{tags[1]}\n"
             f"{self._n_call_duration}{record.latency * 1000:.3f}{tags[0]}"
         )
 
-    def on_attempt(self, record: AttemptRecord) -> None:
+    def _format_attempt(self, record: AttemptRecord) -> str:
         key = (record.service, record.operation, record.region, record.outcome,
                record.category, record.error_code)
         full, common, retry = self._attempt_tags.get(key) or self._bind_attempt(key)
@@ -241,15 +267,15 @@ class StatsdSink:
                 payload += f"\n{self._n_backoff}{record.backoff * 1000:.3f}|ms{common}"
         if record.throttled:
             payload += f"\n{self._n_throttles}{common}"
-        self._emit(payload)
+        return payload
 
-    def on_state_change(self, change: StateChange) -> None:
+    def _format_change(self, change: StateChange) -> str:
         tags = _tags(
             [(names.COMPONENT.key, change.component), (names.SCOPE.key, change.scope),
              (names.STATE.key, change.new)],
             self._constant_tags,
         )
-        self._emit(f"{self._n_changes}{tags}")
+        return f"{self._n_changes}{tags}"
 
     def close(self) -> None:
         """Send what is buffered and close the socket. Idempotent."""
@@ -262,7 +288,7 @@ class StatsdSink:
             atexit.unregister(self._atexit)
         except Exception:
             pass
-        self._worker.stop(timeout=2.0, final_tick=True)  # the final tick flushes
+        self._worker.stop(timeout=2.0, final_tick=True)  # the final tick sends what is left
         sock, self._sock = self._sock, None
         if sock is not None:
             try:
