@@ -80,20 +80,9 @@ def _effective_config(settings: dict[str, Any]) -> Optional[Config]:
     return config_mod.build(env_config, **settings) if settings else env_config
 
 
-class _NullDispatcher:
-    active = False
-    dropped = 0
-
-    def on_attempt(self, record: Any) -> None: ...
-    def on_call(self, record: Any) -> None: ...
-    def on_state_change(self, change: Any) -> None: ...
-    def close(self) -> None: ...
-
-
 def _build_dispatcher(config: Config) -> tuple[Any, list[Any]]:
-    """A dispatcher for the configured sinks, and the sinks we built (and so must close)."""
-    if not config.metrics:
-        return _NullDispatcher(), []
+    """A dispatcher for the configured sinks, and the sinks we built (and so must close).
+    With no sinks the dispatcher is inactive: the engine then builds no records at all."""
     from boto_resilience import metrics
 
     sinks: list[Any] = []
@@ -279,7 +268,7 @@ class Handle:
         self.config = config
         self.active = config is not None
         self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._dispatcher: Any = _NullDispatcher()
+        self._dispatcher: Any = None
         self._built_sinks: list[Any] = []
         self._closed = False
         self._guards: Any = None
@@ -331,7 +320,8 @@ class Handle:
             return
         self._closed = True
         self._detach_all()
-        self._dispatcher.close()
+        if self._dispatcher is not None:
+            self._dispatcher.close()
         for sink in self._built_sinks:
             _close_quietly(sink)
 
