@@ -228,10 +228,6 @@ class Engine:
     def now(self) -> float:
         return self._clock()
 
-    def on_seed_max_attempts(self, request: Any, **kwargs: Any) -> None:
-        """Takes botocore's ``seed-max-attempts`` slot; the header is set in request-created."""
-        return None
-
     # -- needs-retry ---------------------------------------------------------------------
 
     def on_needs_retry(self, response: Any = None, attempts: int = 1,
@@ -361,25 +357,28 @@ class Engine:
 
     # -- records -------------------------------------------------------------------------
 
+    # Records are built positionally, in field order: keyword arguments cost twice as much on
+    # this path, which runs once per attempt and once per call.
+
     def _emit_attempt(self, state: CallState, outcome: Optional[Outcome], status: Optional[int],
                       code: Optional[str], delay: Optional[float]) -> None:
-        now = self._clock()
-        self.dispatcher.on_attempt(AttemptRecord(
-            service=self.service, operation=state.op.name, region=self.region,
-            attempt=state.attempts, outcome=SUCCESS if outcome is None else ERROR,
-            category=None if outcome is None else outcome.category, error_code=code,
-            http_status=status, latency=now - state.attempt_start,
-            throttled=outcome is not None and outcome.throttled,
-            will_retry=delay is not None, backoff=delay or 0.0))
+        latency = self._clock() - state.attempt_start
+        if outcome is None:
+            record = AttemptRecord(self.service, state.op.name, self.region, state.attempts,
+                                   SUCCESS, None, None, status, latency, False, False, 0.0)
+        else:
+            record = AttemptRecord(self.service, state.op.name, self.region, state.attempts,
+                                   ERROR, outcome.category, code, status, latency,
+                                   outcome.throttled, delay is not None, delay or 0.0)
+        self.dispatcher.on_attempt(record)
 
     def _emit_call(self, state: CallState, outcome: str, category: Optional[Category],
                    code: Optional[str], status: Optional[int]) -> None:
+        attempts = state.attempts
         self.dispatcher.on_call(CallRecord(
-            service=self.service, operation=state.op.name, region=self.region,
-            outcome=outcome, category=category, error_code=code, http_status=status,
-            attempts=state.attempts, retries=max(0, state.attempts - 1),
-            throttles=state.throttles, backoff=state.backoff,
-            latency=self._clock() - state.start))
+            self.service, state.op.name, self.region, outcome, category, code, status,
+            attempts, attempts - 1 if attempts > 1 else 0, state.throttles, state.backoff,
+            self._clock() - state.start))
 
 
 def _category_of(exc: BaseException) -> Category:

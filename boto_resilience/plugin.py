@@ -177,7 +177,10 @@ class _ClientCover:
         return [
             (f"request-created.{svc}", f"{_UID}-request-created-{svc}"),
             (f"needs-retry.{svc}", f"retry-config-{svc}"),
-            (f"request-created.{svc}", f"seed-max-attempts-{svc}"),
+            # botocore's standard mode seeds the amz-sdk-request "max" with its own count; we
+            # set it in request-created, and hold this unique_id on an event that never fires
+            # so botocore's seeder is skipped at no cost per request.
+            (f"{_UID}-slot.{svc}", f"seed-max-attempts-{svc}"),
             (f"after-call.{svc}", f"{_UID}-after-call-{svc}"),
             (f"after-call-error.{svc}", f"{_UID}-after-call-error-{svc}"),
         ]
@@ -211,6 +214,10 @@ class _ClientCover:
             pass
 
 
+def _slot_holder(**kwargs: Any) -> None:
+    """Registered only to hold a botocore ``unique_id``; its event is never emitted."""
+
+
 def _instrument(client: Any, config: Config, dispatcher: Any, *, new_client: bool,
                 guards_factory: Optional[Callable[[Engine], Any]] = None) -> _ClientCover:
     """Cover ``client``; if it is covered already, reconfigure it instead (idempotent)."""
@@ -239,7 +246,7 @@ def _instrument(client: Any, config: Config, dispatcher: Any, *, new_client: boo
         events.unregister(f"request-created.{svc}", unique_id=f"seed-max-attempts-{svc}")
     undo_exceptions = errors.install_exception_classes(client)
     cover = _ClientCover(client, engine, undo_exceptions, took_slots_from_botocore=True)
-    handlers = [engine.on_request_created, engine.on_needs_retry, engine.on_seed_max_attempts,
+    handlers = [engine.on_request_created, engine.on_needs_retry, _slot_holder,
                 engine.on_after_call, engine.on_after_call_error]
     for (event, uid), handler in zip(cover.uids(), handlers):
         events.register(event, handler, unique_id=uid)
