@@ -193,7 +193,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("deadline", _optional_seconds, None,
             "total time budget per call across attempts, seconds; none: no deadline"),
     Setting("retry_after_max", _positive_seconds, 20.0,
-            "Retry-After / x-amz-retry-after values above this are ignored, seconds"),
+            "Retry-After / x-amz-retry-after values up to this are honoured; longer ones are "
+            "ignored (normal backoff applies), seconds"),
     Setting("retry_codes", _str_tuple, (),
             "extra error codes to retry as transient errors"),
     Setting("ambiguous_retry", _choice(AMBIGUOUS_POLICIES), "idempotent",

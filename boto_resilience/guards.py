@@ -135,7 +135,10 @@ class Guards:
     def before_attempt(self, engine: Any, state: Any, request: Any) -> None:
         """May raise a fail-fast error (deliberately); may sleep for the rate limiter."""
         breaker = self.breaker
-        if breaker is not None and not breaker.allow():
+        # The breaker admits *calls*: a call it let through (perhaps as a half-open probe) keeps
+        # going through its retries, so that a probe is never refused halfway and left holding
+        # its probe slot.
+        if breaker is not None and state.attempts == 0 and not breaker.allow():
             probe_in = max(0.0, (breaker.probe_at or 0.0) - self._clock())
             raise errors.CircuitOpenError(
                 service=engine.service, operation=state.op.name,
@@ -181,6 +184,13 @@ class Guards:
             # A probe (half-open) or a call overtaken by an opening circuit: its outcome is the
             # answer, and retrying it would only add load to a service known to be down.
             return None
+        limiter = self.limiter
+        deadline = state.op.policy.deadline
+        if limiter is not None and deadline is not None and limiter.engaged:
+            # Queueing behind the rate limiter past the deadline would only end in our own
+            # RateLimitedError; stop now and let the service's real error reach the caller.
+            if engine.now() - state.start + delay + limiter.expected_wait() >= deadline:
+                return None
         budget = self.budget
         if budget is None:
             return delay

@@ -3,7 +3,7 @@
 One :class:`Engine` per covered client owns four handlers, registered by
 :mod:`boto_resilience.plugin`:
 
-``request-created`` (per attempt, before signing)
+``request-created`` (per attempt, right after botocore signs the request)
     Starts the call's state on the first attempt and stores it in botocore's per-call
     ``context`` dict, which every later event of the same call carries; stamps the attempt's
     start time. Here the circuit breaker and the rate limiter may fail the call fast, by raising
@@ -18,7 +18,9 @@ One :class:`Engine` per covered client owns four handlers, registered by
 
 We use ``request-created`` rather than ``before-send`` for the attempt start because it carries
 the call's context directly (``before-send``'s prepared request has none, so it would need a
-side table keyed by the invocation id); the attempt latency therefore includes signing.
+side table keyed by the invocation id). Our handler is registered after botocore's signer on
+the same event, so it runs after signing: a rate-limiter wait happens between signing and
+sending (well inside SigV4's validity window).
 
 Every handler fails open: an exception inside it is logged once (rate-limited) and the call
 proceeds as botocore alone would have run it (for ``needs-retry``, botocore's own retry handler
@@ -32,6 +34,7 @@ import logging
 import random
 import threading
 import time
+import zlib
 from typing import Any, Callable, Optional
 
 from botocore.exceptions import (
@@ -116,6 +119,16 @@ class OperationState:
         self.policy = policy
 
 
+def _crc32_mismatch(http: Any) -> bool:
+    expected = http.headers.get("x-amz-crc32")
+    if expected is None:
+        return False
+    try:
+        return (zlib.crc32(http.content) & 0xFFFFFFFF) != int(expected)
+    except (TypeError, ValueError):
+        return False
+
+
 def _retry_after_seconds(headers: Any, now_wall: Callable[[], float]) -> Optional[float]:
     """``x-amz-retry-after`` (milliseconds) or ``Retry-After`` (seconds or an HTTP date)."""
     value = headers.get("x-amz-retry-after")
@@ -150,6 +163,9 @@ class Engine:
         self.region: Optional[str] = meta.region_name
         self.service_event = meta.service_model.service_id.hyphenize()
         self._user_attempts = (meta.config.retries or {}).get("total_max_attempts")
+        # botocore's retry handlers retry a DynamoDB response whose body fails its CRC32 header;
+        # owning retries, we must too.
+        self._check_crc32 = self.service in ("dynamodb", "dynamodbstreams")
         self._clock = clock
         self._rand = rand
         self._fallback = fallback  # botocore's own retry handler, built lazily by the plugin
@@ -193,10 +209,14 @@ class Engine:
 
     def on_request_created(self, request: Any, operation_name: str = "", **kwargs: Any) -> None:
         """Contract: the return value is ignored; raising aborts the call (fail-fast only)."""
-        try:
-            if self.pending_setup is not None:
-                setup, self.pending_setup = self.pending_setup, None
+        setup = self.pending_setup
+        if setup is not None:
+            self.pending_setup = None  # racing threads may both run it: it is idempotent
+            try:
                 setup()
+            except Exception as exc:  # fail open, and still cover this call
+                FAILURES.report("client-setup", exc)
+        try:
             context = request.context
             state = context.get(CONTEXT_KEY)
             now = self._clock()
@@ -237,13 +257,14 @@ class Engine:
         try:
             # The success path: no classification, no allocation.
             if caught_exception is None and response is not None \
-                    and response[0].status_code < 300:
+                    and response[0].status_code < 300 \
+                    and not (self._check_crc32 and _crc32_mismatch(response[0])):
                 if self.dispatcher.active:
                     state = request_dict["context"].get(CONTEXT_KEY)
                     if state is not None:
                         self._emit_attempt(state, None, response[0].status_code, None, None)
                 return None
-            return self._decide(response, attempts, caught_exception, request_dict)
+            return self._decide(response, attempts, caught_exception, request_dict, kwargs)
         except Exception as exc:  # fail open: botocore's own policy decides
             FAILURES.report("needs-retry", exc)
             return self._fallback_decision(response=response, attempts=attempts,
@@ -273,6 +294,8 @@ class Engine:
             return Outcome(info.category, info.code, info.status, ambiguous=ambiguous)
         http, parsed = response
         status = http.status_code
+        if status < 300:  # a 2xx that failed its integrity check (DynamoDB x-amz-crc32)
+            return Outcome(Category.Unavailable, "CRC32MismatchError", status)
         error = parsed.get("Error") or {}
         code = error.get("QueryErrorCode") or error.get("Code")
         category = taxonomy.classify_code(code, status, self.service)
@@ -282,12 +305,12 @@ class Engine:
         return Outcome(category, code, status, retry_after=retry_after)
 
     def _decide(self, response: Any, attempts: int, caught_exception: Optional[BaseException],
-                request_dict: Any) -> Optional[float]:
+                request_dict: Any, event_kwargs: dict[str, Any]) -> Optional[float]:
         state: Optional[CallState] = request_dict["context"].get(CONTEXT_KEY)
         if state is None:  # our request-created handler did not run: let botocore decide
             return self._fallback_decision(response=response, attempts=attempts,
                                            caught_exception=caught_exception,
-                                           request_dict=request_dict)
+                                           request_dict=request_dict, **event_kwargs)
         outcome = self.outcome_of(response, caught_exception)
         if outcome.throttled:
             state.throttles += 1

@@ -35,6 +35,19 @@ ALSO_RETRIED = frozenset({"TransactionInProgressException", "IdempotentCallInPro
 _READ_PREFIXES = ("Get", "List", "Describe", "Head", "Query", "Scan", "BatchGet", "Search",
                   "Lookup", "Select", "Check", "Estimate", "Preview", "Test", "Validate",
                   "Receive")
+# Operations outside those rules that are safe to repeat: no side effect (cryptography, issuing
+# credentials) or idempotent in effect (deleting a message or an item, writing the same item).
+# botocore retries every dropped connection; these keep that behaviour where it is harmless.
+_SAFE_OPERATIONS = frozenset({
+    "Decrypt", "Encrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "VerifyMac",
+    "Sign", "Verify", "GenerateRandom",
+    "AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "GetSessionToken",
+    "GetFederationToken",
+    "DeleteMessage", "DeleteMessageBatch", "ChangeMessageVisibility",
+    "ChangeMessageVisibilityBatch",
+    "PutItem", "DeleteItem", "BatchWriteItem", "DeleteParameter",
+})
 # HTTP methods that are idempotent by definition (RFC 9110 9.2.2) on REST protocols.
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -42,12 +55,14 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 def is_idempotent(operation_model: Any) -> bool:
     """Whether repeating this operation is safe when we cannot tell if the first try landed.
 
-    True for read-only operations (by name), for REST operations whose HTTP method is
-    idempotent, and for operations whose input carries an ``idempotencyToken`` member (botocore
-    fills it in once per call, so every retry sends the same token).
+    True for read-only operations (by name), for a curated list of operations without side
+    effects or idempotent in effect (KMS cryptography, STS credentials, SQS message deletion,
+    DynamoDB item writes), for REST operations whose HTTP method is idempotent, and for
+    operations whose input carries an ``idempotencyToken`` member (botocore fills it in once
+    per call, so every retry sends the same token).
     """
     name = getattr(operation_model, "name", "") or ""
-    if name.startswith(_READ_PREFIXES):
+    if name.startswith(_READ_PREFIXES) or name in _SAFE_OPERATIONS:
         return True
     protocol = ""
     try:
@@ -142,8 +157,11 @@ class RetryPolicy:
             return None
         strategy = self.throttling if outcome.throttled else self.transient
         delay = strategy.delay(attempt, previous_delay)
-        if outcome.retry_after is not None and 0 <= outcome.retry_after:
-            delay = max(delay, min(outcome.retry_after, self.retry_after_max))
+        if outcome.retry_after is not None and 0 <= outcome.retry_after <= self.retry_after_max:
+            # A server's explicit wait wins over our backoff; one beyond retry_after_max is
+            # ignored (retrying early against a long wait helps no one, and waiting an hour on
+            # a caller's thread is not what a retry is for): the normal backoff applies.
+            delay = max(delay, outcome.retry_after)
         if self.deadline is not None and elapsed + delay >= self.deadline:
             return None
         return delay

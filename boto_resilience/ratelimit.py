@@ -255,6 +255,19 @@ class AdaptiveRateLimiter:
         self._notify(old)
         return ticket
 
+    def expected_wait(self) -> float:
+        """Seconds the next :meth:`acquire` would wait now (0 when not limiting). Reserves
+        nothing: for deciding whether a retry is worth queueing for at all."""
+        if not self._limiting:
+            return 0.0
+        with self._lock:
+            rate = self.rate
+            if not self._limiting or rate is None:
+                return 0.0
+            now = self._clock()
+            wait = self._slot(self._next_ticket, rate) - now
+        return wait if wait > 0.0 else 0.0
+
     def remaining(self, ticket: Ticket) -> float:
         """Seconds until this ticket's slot, at the current rate (0: send now)."""
         with self._lock:

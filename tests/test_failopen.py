@@ -51,10 +51,11 @@ def test_retry_decision_failure_falls_back_to_botocore(
     assert len(logged) == 1 and "needs-retry" in logged[0]  # once, not per attempt
 
 
+@pytest.mark.parametrize("mode", ["legacy", "standard", "adaptive"])
 def test_request_created_failure(srv: Any, sleeps: Any, client_factory: Any,
                                  monkeypatch: pytest.MonkeyPatch,
-                                 caplog: pytest.LogCaptureFixture) -> None:
-    client = client_factory("dynamodb", retries={"mode": "legacy", "total_max_attempts": 2})
+                                 caplog: pytest.LogCaptureFixture, mode: str) -> None:
+    client = client_factory("dynamodb", retries={"mode": mode, "total_max_attempts": 2})
     boto_resilience.attach(client, max_attempts=6, **FAST)
     monkeypatch.setattr(handlers.Engine, "operation", boom)
     srv.script([(503, "ServiceUnavailable"), (200, None)])
@@ -63,7 +64,7 @@ def test_request_created_failure(srv: Any, sleeps: Any, client_factory: Any,
     srv.always(503, "ServiceUnavailable")
     with pytest.raises(ClientError):
         client.list_tables()
-    assert srv.stats()["total"] == 2  # botocore legacy with the user's 2 attempts
+    assert srv.stats()["total"] == 2  # botocore's own policy with the user's 2 attempts
     assert any("request-created" in m for m in warnings_of(caplog))
 
 

@@ -97,3 +97,21 @@ def test_budget_shared_per_scope(srv: Any, sleeps: Any, client_factory: Any) -> 
             with pytest.raises(ClientError):
                 c.list_tables()
     assert srv.stats()["total"] == 120 + 100  # one budget of 100 retries for both clients
+
+
+def test_throttled_probe_is_not_refused_halfway(srv: Any, sleeps: Any,
+                                                client_factory: Any) -> None:
+    client = client_factory("dynamodb")
+    boto_resilience.attach(client, max_attempts=3, scope="client", retry_budget=False,
+                           rate_limit=False, **FAST)
+    srv.always(503, "ServiceUnavailable")
+    for _ in range(12):
+        with pytest.raises(ClientError):
+            client.list_tables()
+    breaker = guards.registries().breakers.values()[0]
+    assert str(breaker.state) == "open"
+    time.sleep(0.55)  # past the longest open period: the next call is a probe
+    srv.clear()
+    srv.script([(400, "ThrottlingException")])  # the probe is throttled once, then succeeds
+    assert client.list_tables()["ResponseMetadata"]["RetryAttempts"] == 1
+    assert str(breaker.state) == "closed"

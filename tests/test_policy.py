@@ -84,7 +84,7 @@ def test_deadline_no_sleep_past_it() -> None:
 def test_retry_after_within_bounds() -> None:
     p = policy(retry_after_max=5.0)
     assert p.decide(Outcome(Category.Throttled, "X", 429, retry_after=3.0), 1, 0.0) == 3.0
-    assert p.decide(Outcome(Category.Throttled, "X", 429, retry_after=60.0), 1, 0.0) == 5.0
+    assert p.decide(Outcome(Category.Throttled, "X", 429, retry_after=60.0), 1, 0.0) == 1.0
     assert p.decide(Outcome(Category.Throttled, "X", 429, retry_after=0.0), 1, 0.0) == 1.0
 
 
@@ -105,3 +105,7 @@ def test_idempotency_from_models() -> None:
     assert is_idempotent(ec2.operation_model("RunInstances"))  # ClientToken idempotencyToken
     sqs = s.get_service_model("sqs")
     assert not is_idempotent(sqs.operation_model("SendMessage"))
+    assert is_idempotent(sqs.operation_model("DeleteMessage"))
+    assert is_idempotent(s.get_service_model("kms").operation_model("Decrypt"))
+    assert is_idempotent(s.get_service_model("sts").operation_model("AssumeRole"))
+    assert not is_idempotent(s.get_service_model("kinesis").operation_model("PutRecord"))
