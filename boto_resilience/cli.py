@@ -22,11 +22,12 @@ def _cmd_run(command: list[str]) -> int:
         sys.stderr.write("boto-resilience run: give a command, e.g. "
                          "boto-resilience run -- python app.py\n")
         return 2
+    # The startup hook is a .pth file in the environment boto_resilience is installed in, so
+    # the command must run a Python of that environment (as `python app.py` in it does). We do
+    # not touch PYTHONPATH: .pth files are not read from it, and prepending site-packages to
+    # every child interpreter could shadow their own packages.
     env = dict(os.environ)
     env["BOTO_RESILIENCE"] = "1"
-    # Make sure the child can import us even if it runs with another sys.path.
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
     try:
         os.execvpe(command[0], command, env)
     except OSError as exc:

@@ -240,9 +240,11 @@ class Config:
     overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     #: setting -> where its value came from ("default", "file:<path>", "env:<VAR>", "argument").
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict, compare=False)
+    # Per instance (init=False: dataclasses.replace gives the copy its own, empty cache).
     _cache: dict[tuple[str, str], Config] = dataclasses.field(
-        default_factory=dict, compare=False, repr=False)
-    _lock: Any = dataclasses.field(default_factory=threading.Lock, compare=False, repr=False)
+        default_factory=dict, compare=False, repr=False, init=False)
+    _lock: Any = dataclasses.field(default_factory=threading.Lock, compare=False, repr=False,
+                                   init=False)
 
     def for_operation(self, service: str, operation: str) -> Config:
         """This configuration with the service's and then the operation's overrides applied.
@@ -312,6 +314,12 @@ def _merge(base: Config, values: Mapping[str, Any], origin: str,
     changes: dict[str, Any] = {}
     sources = dict(base.sources)
     overrides = {k: dict(v) for k, v in base.overrides.items()}
+    # A setting given at top level in a higher layer beats the overrides of lower layers for
+    # that setting (an explicit max_attempts=1 is not undone by a file's service override).
+    for name in values:
+        if name != "overrides":
+            for table in overrides.values():
+                table.pop(name, None)
     for name, raw in values.items():
         try:
             if name == "overrides":

@@ -138,23 +138,33 @@ def _botocore_retry_registrations(client: Any) -> list[tuple[str, str, Any, Opti
     return recorder.calls
 
 
+def _owner_named(handler: Any, class_name: str) -> bool:
+    return type(getattr(handler, "__self__", None)).__name__ == class_name
+
+
 def _is_adaptive_limiter(handler: Any) -> bool:
-    owner = getattr(handler, "__self__", None)
-    return type(owner).__name__ == "ClientRateLimiter"
+    return _owner_named(handler, "ClientRateLimiter")
 
 
-def _adaptive_limiter_handlers(client: Any) -> list[tuple[str, Any]]:
-    """botocore's adaptive-mode rate limiter handlers registered on this client, if any."""
+def _handlers_owned_by(client: Any, events: tuple[str, ...],
+                       class_name: str) -> list[tuple[str, Any]]:
+    """(event, handler) for botocore's handlers on this client bound to an object of
+    ``class_name`` (botocore registers these without a unique_id)."""
     found: list[tuple[str, Any]] = []
     emitter = getattr(client.meta.events, "_emitter", client.meta.events)
     trie = getattr(emitter, "_handlers", None)
     if trie is None:
         return found
-    for event in ("before-send", "needs-retry"):
+    for event in events:
         for handler in trie.prefix_search(event):
-            if _is_adaptive_limiter(handler):
+            if _owner_named(handler, class_name):
                 found.append((event, handler))
     return found
+
+
+def _adaptive_limiter_handlers(client: Any) -> list[tuple[str, Any]]:
+    """botocore's adaptive-mode rate limiter handlers registered on this client, if any."""
+    return _handlers_owned_by(client, ("before-send", "needs-retry"), "ClientRateLimiter")
 
 
 # --- one client ---------------------------------------------------------------------------
@@ -201,6 +211,12 @@ class _ClientCover:
         for event, uid in self.uids():
             events.unregister(event, unique_id=uid)
         self.undo_exceptions()
+        # Standard mode's after-call quota releaser has no unique_id: the replay below brings a
+        # fresh one with the fresh retry handler, so the stale one goes (else they pile up).
+        svc = self.engine.service_event
+        for event, handler in _handlers_owned_by(client, (f"after-call.{svc}",),
+                                                 "RetryQuotaChecker"):
+            events.unregister(event, handler)
         for method, name, handler, unique_id in _botocore_retry_registrations(client):
             if _is_adaptive_limiter(handler):
                 continue  # botocore's original limiter is re-registered below, if we took it
@@ -239,26 +255,35 @@ def _instrument(client: Any, config: Config, dispatcher: Any, *, new_client: boo
         return holder["handler"]
 
     engine = Engine(client, config, dispatcher, fallback=fallback)
+    engine.guards = guards_factory(engine) if guards_factory else None
     events = client.meta.events
     svc = engine.service_event
+    cover = _ClientCover(client, engine, _noop, took_slots_from_botocore=True)
     if not new_client:
         events.unregister(f"needs-retry.{svc}", unique_id=f"retry-config-{svc}")
         events.unregister(f"request-created.{svc}", unique_id=f"seed-max-attempts-{svc}")
-    undo_exceptions = errors.install_exception_classes(client)
-    cover = _ClientCover(client, engine, undo_exceptions, took_slots_from_botocore=True)
-    handlers = [engine.on_request_created, engine.on_needs_retry, _slot_holder,
-                engine.on_after_call, engine.on_after_call_error]
-    for (event, uid), handler in zip(cover.uids(), handlers):
-        events.register(event, handler, unique_id=uid)
-    engine.guards = guards_factory(engine) if guards_factory else None
-    if new_client:
-        # botocore registers its adaptive limiter after the client's __init__: remove it on the
-        # first call instead.
-        engine.pending_setup = cover.remove_botocore_limiter
-    else:
-        cover.remove_botocore_limiter()
-    setattr(client, _ENGINE_ATTR, cover)
+    try:
+        cover.undo_exceptions = errors.install_exception_classes(client)
+        handlers = [engine.on_request_created, engine.on_needs_retry, _slot_holder,
+                    engine.on_after_call, engine.on_after_call_error]
+        for (event, uid), handler in zip(cover.uids(), handlers):
+            events.register(event, handler, unique_id=uid)
+        if new_client:
+            # botocore registers its adaptive limiter after the client's __init__: remove it
+            # on the first call instead.
+            engine.pending_setup = cover.remove_botocore_limiter
+        else:
+            cover.remove_botocore_limiter()
+        setattr(client, _ENGINE_ATTR, cover)
+    except BaseException:
+        # Half a cover is worse than none: give the client back to botocore entirely.
+        cover.detach()
+        raise
     return cover
+
+
+def _noop() -> None:
+    return None
 
 
 # --- handles ------------------------------------------------------------------------------
@@ -271,9 +296,12 @@ class Handle:
     Usable as a context manager.
     """
 
-    def __init__(self, config: Optional[Config]) -> None:
+    def __init__(self, config: Optional[Config], parent: Optional[Handle] = None) -> None:
         self.config = config
         self.active = config is not None
+        #: A handle made on behalf of another (a session covered by install()) shares its
+        #: dispatcher and sinks: one set of sinks and threads per installation, not per session.
+        self.parent = parent
         self._clients: weakref.WeakSet[Any] = weakref.WeakSet()
         self._dispatcher: Any = None
         self._built_sinks: list[Any] = []
@@ -283,13 +311,29 @@ class Handle:
             self._configure(config)
 
     def _configure(self, config: Config) -> None:
-        old_built = self._built_sinks
+        """Apply ``config``: new dispatcher (unless shared), and every client this handle
+        covers is reconfigured in place. What the old configuration built is closed after."""
+        old_dispatcher, old_built = self._dispatcher, self._built_sinks
+        owned = self.parent is None
         self.config = config
         self.active = True
-        self._dispatcher, self._built_sinks = _build_dispatcher(config)
+        if owned:
+            self._dispatcher, self._built_sinks = _build_dispatcher(config)
+        else:
+            self._built_sinks = []
         self._guards = _guards_factory(config, self)
+        for client in self.clients():
+            self.cover(client, new_client=False)
+        for child in self._children():
+            child._configure(config)
+        if owned and old_dispatcher is not None:
+            old_dispatcher.close()
         for sink in old_built:
             _close_quietly(sink)
+
+    def _children(self) -> list[Handle]:
+        """Handles that share this one's dispatcher (an installation's sessions)."""
+        return []
 
     @property
     def closed(self) -> bool:
@@ -297,14 +341,18 @@ class Handle:
 
     @property
     def dispatcher(self) -> Any:
-        return self._dispatcher
+        return self._dispatcher if self.parent is None else self.parent.dispatcher
 
     def cover(self, client: Any, *, new_client: bool) -> None:
         if self._closed or self.config is None or getattr(client, _SKIP_ATTR, False) \
                 or _suppressed.get():
             return
-        cover = _instrument(client, self.config, self._dispatcher, new_client=new_client,
-                            guards_factory=self._guards)
+        try:
+            cover = _instrument(client, self.config, self.dispatcher, new_client=new_client,
+                                guards_factory=self._guards)
+        except Exception as exc:  # fail open: the client stays (or is back to) plain botocore
+            FAILURES.report("cover", exc)
+            return
         cover.owner = self
         self._clients.add(client)
 
@@ -327,7 +375,7 @@ class Handle:
             return
         self._closed = True
         self._detach_all()
-        if self._dispatcher is not None:
+        if self.parent is None and self._dispatcher is not None:
             self._dispatcher.close()
         for sink in self._built_sinks:
             _close_quietly(sink)
@@ -351,18 +399,17 @@ def _close_quietly(sink: Any) -> None:
 
 
 def _guards_factory(config: Config, handle: Handle) -> Optional[Callable[[Engine], Any]]:
-    try:
-        from boto_resilience import guards
-    except ImportError:
-        return None
+    from boto_resilience import guards
+
     return guards.factory(config, handle)
 
 
 class SessionHandle(Handle):
     """A registration on one botocore session."""
 
-    def __init__(self, session: Any, config: Optional[Config]) -> None:
-        super().__init__(config)
+    def __init__(self, session: Any, config: Optional[Config],
+                 parent: Optional[Handle] = None) -> None:
+        super().__init__(config, parent)
         self._session_ref = weakref.ref(session)
         self._uid = f"{_UID}-creating-client-class"
         handle = self
@@ -413,23 +460,32 @@ def _botocore_session(session: Any) -> Any:
     return inner if inner is not None else session
 
 
+def _register(bsession: Any, config: Config, parent: Optional[Handle]) -> SessionHandle:
+    """The session's registration, made or reconfigured. An explicit registration (no parent)
+    takes over a session that install() covered; install() never takes over an explicit one."""
+    existing: Optional[SessionHandle] = getattr(bsession, _REGISTRATION_ATTR, None)
+    if existing is not None and not existing.closed:
+        if parent is not None and existing.parent is not parent:
+            return existing
+        if parent is None and existing.parent is not None:
+            existing.parent = None  # now the user's: its own dispatcher, closed by its owner
+        existing._configure(config)
+        return existing
+    handle = SessionHandle(bsession, config, parent)
+    setattr(bsession, _REGISTRATION_ATTR, handle)
+    return handle
+
+
 def register(session: Any = None, **settings: Any) -> Handle:
     """Cover every client created from ``session`` (a boto3 or botocore Session; default:
     boto3's default session) from now on. Returns a handle; ``close()`` undoes it."""
     bsession = _botocore_session(session)
     with _lock:
-        existing: Optional[SessionHandle] = getattr(bsession, _REGISTRATION_ATTR, None)
         config = _effective_config(settings)
-        if existing is not None and not existing.closed:
-            if config is not None:
-                existing._configure(config)
-                for client in existing.clients():
-                    existing.cover(client, new_client=False)
-            return existing
-        handle = SessionHandle(bsession, config)
-        if config is not None:
-            setattr(bsession, _REGISTRATION_ATTR, handle)
-        return handle
+        if config is None:  # invalid environment: already logged; botocore's behaviour stays
+            existing = getattr(bsession, _REGISTRATION_ATTR, None)
+            return existing if existing is not None else Handle(None)
+        return _register(bsession, config, None)
 
 
 def attach(client: Any, **settings: Any) -> Handle:
@@ -442,17 +498,22 @@ def attach(client: Any, **settings: Any) -> Handle:
 
 
 class _Installation(Handle):
-    """Process-wide: every botocore session created from now on."""
+    """Process-wide: every botocore session created from now on. Its session handles share
+    its dispatcher and sinks, and are held weakly: a session that goes takes its handle."""
 
-    def __init__(self, config: Optional[Config], settings: dict[str, Any]) -> None:
+    def __init__(self, config: Optional[Config]) -> None:
+        self._sessions: weakref.WeakSet[SessionHandle] = weakref.WeakSet()
         super().__init__(config)
-        self.settings = settings
-        self.sessions: list[Handle] = []
+
+    def _children(self) -> list[Handle]:
+        return [h for h in list(self._sessions) if h.parent is self and not h.closed]
 
     def initializer(self, session: Any) -> None:
         try:
-            if not self._closed and not _suppressed.get():
-                self.sessions.append(register(session, **self.settings))
+            if not self._closed and self.config is not None and not _suppressed.get():
+                handle = _register(session, self.config, self)
+                if handle.parent is self:
+                    self._sessions.add(handle)
         except Exception as exc:  # fail open: never break session creation
             FAILURES.report("install-initializer", exc)
 
@@ -465,9 +526,9 @@ class _Installation(Handle):
             botocore.unregister_initializer(self.initializer)
         except ValueError:
             pass
-        for handle in self.sessions:
+        for handle in self._children():
             handle.close()
-        self.sessions = []
+        self._sessions = weakref.WeakSet()
         super().close()
 
 
@@ -485,14 +546,10 @@ def install(**settings: Any) -> Handle:
     with _lock:
         config = _effective_config(settings)
         if _installation is not None:
-            _installation.settings = settings
             if config is not None:
-                _installation._configure(config)
-                for handle in list(_installation.sessions):
-                    if not handle.closed:
-                        handle._configure(config)
+                _installation._configure(config)  # its sessions and their clients too
             return _installation
-        installation = _Installation(config, settings)
+        installation = _Installation(config)
         if config is None:
             return installation
         botocore.register_initializer(installation.initializer)

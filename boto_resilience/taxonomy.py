@@ -73,8 +73,9 @@ class Category(str, enum.Enum):
         return self.value
 
 
-#: What waiting (and trying again) can fix. ClockSkew is retried once, after botocore has
-#: corrected its clock offset from the server's Date header; the retry policy enforces "once".
+#: What trying again can fix. ClockSkew is retried once (the policy enforces "once"): botocore
+#: does not correct its signing clock, so a second attempt only helps when the skew was
+#: transient (a clock being stepped by NTP); a persistent skew fails again and is reported.
 RETRYABLE_CATEGORIES: frozenset[Category] = frozenset(
     {Category.Throttled, Category.Unavailable, Category.ClockSkew}
 )

@@ -127,3 +127,21 @@ def test_cli_config_prints_sources(monkeypatch: pytest.MonkeyPatch,
     assert any(x.startswith("backoff") and "default" in x for x in out.splitlines())
     monkeypatch.setenv("BOTO_RESILIENCE_DEADLINE", "-1")
     assert cli.main(["config"]) == 1
+
+
+def test_replace_does_not_share_the_operation_cache() -> None:
+    base = config_mod.build(None, max_attempts=2)
+    assert base.for_operation("s3", "GetObject").max_attempts == 2
+    derived = config_mod.build(base, max_attempts=5)
+    assert derived.for_operation("s3", "GetObject").max_attempts == 5
+
+
+def test_higher_layer_setting_beats_lower_layer_override(tmp_path: Path) -> None:
+    path = tmp_path / "r.toml"
+    path.write_text('[overrides.dynamodb]\nmax_attempts = 5\ndeadline = 3\n')
+    cfg, _ = config_mod.from_environment({"BOTO_RESILIENCE_CONFIG": str(path),
+                                          "BOTO_RESILIENCE_MAX_ATTEMPTS": "2"})
+    op = cfg.for_operation("dynamodb", "Query")
+    assert op.max_attempts == 2 and op.deadline == 3.0
+    explicit = config_mod.build(cfg, overrides={"dynamodb": {"max_attempts": 7}})
+    assert explicit.for_operation("dynamodb", "Query").max_attempts == 7

@@ -220,3 +220,53 @@ def test_resource_meta_client(srv: Any, sleeps: Any) -> None:
     with pytest.raises(ClientError):
         resource.Table("t").get_item(Key={"k": "1"})
     assert srv.stats()["total"] - before == 2
+
+
+def test_install_again_reconfigures_existing_clients(srv: Any, sleeps: Any) -> None:
+    srv.always(503, "ServiceUnavailable")
+    boto_resilience.install(max_attempts=2, **FAST)
+    client = boto3.Session().client("dynamodb", endpoint_url=srv.url, region_name="us-east-1")
+    assert attempts_for(srv, client) == 2
+    boto_resilience.install(max_attempts=5, **FAST)
+    assert attempts_for(srv, client) == 5
+
+
+def test_install_shares_one_dispatcher_and_holds_sessions_weakly() -> None:
+    import gc
+
+    from boto_resilience.testing import RecordingSink
+
+    installation = boto_resilience.install(metrics=["memory", RecordingSink()])
+    sessions = [boto3.Session() for _ in range(5)]
+    children = installation._children()  # type: ignore[attr-defined]
+    assert len(children) == 5
+    assert {id(h.dispatcher) for h in children} == {id(installation.dispatcher)}
+    del sessions, children
+    gc.collect()
+    assert installation._children() == []  # type: ignore[attr-defined]
+
+
+def test_explicit_register_takes_over_from_install(srv: Any, sleeps: Any) -> None:
+    boto_resilience.install(max_attempts=2, **FAST)
+    session = boto3.Session()
+    handle = boto_resilience.register(session, max_attempts=3, **FAST)
+    boto_resilience.uninstall()
+    assert not handle.closed
+    srv.always(503, "ServiceUnavailable")
+    client = session.client("dynamodb", endpoint_url=srv.url, region_name="us-east-1")
+    assert attempts_for(srv, client) == 3
+
+
+def test_attach_close_cycles_leave_botocore_as_it_was(client_factory: Any) -> None:
+    client = client_factory("dynamodb", retries={"mode": "standard"})
+    emitter = client.meta.events._emitter
+
+    def handler_count() -> int:
+        return sum(len(list(emitter._handlers.prefix_search(e)))
+                   for e in ("after-call.dynamodb.GetItem", "needs-retry.dynamodb.GetItem",
+                             "request-created.dynamodb.GetItem", "before-send.dynamodb.GetItem"))
+
+    before = handler_count()
+    for _ in range(5):
+        boto_resilience.attach(client).close()
+    assert handler_count() == before
