@@ -350,8 +350,11 @@ def simulate(
     cpu: float = 0.0012,
     latency: float = 0.003,
     seed: int = 1,
+    random_throttles: float = 0.0,
 ) -> SimResult:
-    """``threads`` closed-loop callers against a token-bucket server (burst: 0.1 s)."""
+    """``threads`` closed-loop callers against a token-bucket server (burst: 0.1 s) that also
+    throttles a ``random_throttles`` fraction of the requests it would admit (sporadic
+    throttling that no send rate avoids)."""
     rng = random.Random(seed)
     clock = FakeClock(0.0)
     lim = AdaptiveRateLimiter(clock=clock, sleep=clock.sleep)
@@ -401,7 +404,8 @@ def simulate(
             late_requests += t >= duration / 2
             server["tokens"] = min(burst, server["tokens"] + (t - server["last"]) * capacity)
             server["last"] = t
-            admitted = server["tokens"] >= 1.0
+            admitted = server["tokens"] >= 1.0 and not (
+                random_throttles and rng.random() < random_throttles)
             if admitted:
                 server["tokens"] -= 1.0
             push(t + latency * (0.5 + rng.random()), th, "response", admitted)
