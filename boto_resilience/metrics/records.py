@@ -12,57 +12,24 @@ parameters) or the credentials is ever put in a record, so no sink can leak it.
 
 Latencies and backoff are in seconds (floats), measured with ``time.perf_counter``.
 
-Two records are built for every AWS call, so their construction is on the hot path. A frozen
-dataclass's generated ``__init__`` sets each field through ``object.__setattr__`` (about 2.4 µs
-for twelve fields); :func:`_fast_init` gives the same signature an ``__init__`` that fills the
-instance dict in one update (about 1.1 µs). Everything else (frozen assignment, equality, hash,
-repr, ``dataclasses.replace``) stays the dataclass's own.
+Two records are built for every AWS call, so their construction is on the hot path: they are
+typed named tuples (immutable, positional, about 0.5 µs for twelve fields, against 2.4 µs for a
+frozen dataclass's ``__init__``). Use ``record._replace(...)`` to derive one.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional, Protocol, TypeVar, runtime_checkable
+from typing import NamedTuple, Optional, Protocol, runtime_checkable
 
 from boto_resilience.taxonomy import Category
-
-_T = TypeVar("_T")
-
-
-def _fast_init(cls: type[_T]) -> type[_T]:
-    """Replace a frozen dataclass's ``__init__`` by one with the same signature that stores the
-    fields with a single ``__dict__.update`` (generated, like dataclasses' own, from the fields,
-    so adding a field needs nothing here)."""
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
-    defaults: dict[str, Any] = {}
-    params = []
-    for f in fields:
-        if f.default is not dataclasses.MISSING:
-            defaults[f"_d_{f.name}"] = f.default
-            params.append(f"{f.name}=_d_{f.name}")
-        elif f.default_factory is not dataclasses.MISSING:
-            raise TypeError("_fast_init does not support default_factory")
-        else:
-            params.append(f.name)
-    assignments = ", ".join(f"{f.name}={f.name}" for f in fields)
-    source = (f"def __init__(self, {', '.join(params)}):\n"
-              f"    self.__dict__.update({assignments})\n")
-    namespace: dict[str, Any] = {}
-    exec(source, dict(defaults), namespace)  # noqa: S102 - generated from field names only
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    setattr(cls, "__init__", init)  # noqa: B010 - assigning a method: mypy forbids the plain form
-    return cls
-
 
 #: ``outcome`` values.
 SUCCESS = "success"  # a 2xx/3xx response that botocore returns to the caller
 ERROR = "error"  # the call raised (ClientError, connection error, or our own fail-fast)
 
 
-@_fast_init
-@dataclasses.dataclass(frozen=True)
-class AttemptRecord:
+class AttemptRecord(NamedTuple):
     """One attempt: one request sent (or one connection-level failure)."""
 
     service: str  # boto3 client name, e.g. "s3", "dynamodb"
@@ -79,9 +46,7 @@ class AttemptRecord:
     backoff: float  # seconds we ask botocore to sleep before the next attempt (0 if none)
 
 
-@_fast_init
-@dataclasses.dataclass(frozen=True)
-class CallRecord:
+class CallRecord(NamedTuple):
     """One API call, across all of its attempts."""
 
     service: str
