@@ -13,31 +13,13 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from recordkit import attempt, call
 
 import boto_resilience
 from boto_resilience.metrics.cloudwatch import CloudWatchSink
-from boto_resilience.metrics.records import AttemptRecord, CallRecord, StateChange
+from boto_resilience.metrics.records import StateChange
 from boto_resilience.taxonomy import Category
 from boto_resilience.testing import RecordingSink
-
-
-def call(**kw: Any) -> CallRecord:
-    base: dict[str, Any] = dict(
-        service="dynamodb", operation="GetItem", region="us-east-1", outcome="success",
-        category=None, error_code=None, http_status=200, attempts=1, retries=0, throttles=0,
-        backoff=0.0, latency=0.01)
-    base.update(kw)
-    return CallRecord(**base)
-
-
-def attempt(**kw: Any) -> AttemptRecord:
-    base: dict[str, Any] = dict(
-        service="dynamodb", operation="GetItem", region="us-east-1", attempt=1,
-        outcome="error", category=Category.Throttled, error_code="ThrottlingException",
-        http_status=400, latency=0.005, throttled=True, will_retry=True, backoff=0.1)
-    base.update(kw)
-    return AttemptRecord(**base)
-
 
 DIMS = [{"Name": "Service", "Value": "DynamoDB"}, {"Name": "Operation", "Value": "GetItem"}]
 

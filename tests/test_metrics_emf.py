@@ -11,9 +11,10 @@ import time
 from typing import Any
 
 import pytest
+from recordkit import attempt, call
 
 from boto_resilience.metrics.emf import EmfSink
-from boto_resilience.metrics.records import AttemptRecord, CallRecord, StateChange
+from boto_resilience.metrics.records import StateChange
 from boto_resilience.taxonomy import Category
 
 # From the specification's JSON schema (MetricDefinition.Unit).
@@ -56,24 +57,6 @@ def validate_emf(doc: dict[str, Any]) -> None:
             else:
                 assert isinstance(value, (int, float)) and not isinstance(value, bool)
     assert len(json.dumps(doc)) < 256 * 1024
-
-
-def call(**kw: Any) -> CallRecord:
-    base: dict[str, Any] = dict(
-        service="dynamodb", operation="GetItem", region="us-east-1", outcome="success",
-        category=None, error_code=None, http_status=200, attempts=1, retries=0, throttles=0,
-        backoff=0.0, latency=0.01)
-    base.update(kw)
-    return CallRecord(**base)
-
-
-def attempt(**kw: Any) -> AttemptRecord:
-    base: dict[str, Any] = dict(
-        service="dynamodb", operation="GetItem", region="us-east-1", attempt=1,
-        outcome="error", category=Category.Throttled, error_code="ThrottlingException",
-        http_status=400, latency=0.005, throttled=True, will_retry=True, backoff=0.1)
-    base.update(kw)
-    return AttemptRecord(**base)
 
 
 def docs_of(stream: io.StringIO) -> list[dict[str, Any]]:
