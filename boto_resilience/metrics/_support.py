@@ -160,6 +160,16 @@ def close_at_exit(obj: object) -> Callable[[], None]:
     return _close
 
 
+def cancel_close_at_exit(callback: Callable[[], None]) -> None:
+    """Undo :func:`close_at_exit` (the object was closed already). Never raises."""
+    try:
+        import atexit
+
+        atexit.unregister(callback)
+    except Exception:
+        pass
+
+
 class QueuedSink:
     """Base of the aggregating sinks (memory, EMF, CloudWatch): the caller's thread only queues.
 

@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional, Union
 
 from boto_resilience.metrics import names
-from boto_resilience.metrics._support import QueuedSink, close_at_exit
+from boto_resilience.metrics._support import QueuedSink, cancel_close_at_exit, close_at_exit
 from boto_resilience.metrics.emf import DEFAULT_DIMENSIONS, validate_dimensions, validate_namespace
 from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
 
@@ -251,12 +251,7 @@ class CloudWatchSink(QueuedSink):
         if self._closed:
             return
         self._closed = True
-        try:
-            import atexit
-
-            atexit.unregister(self._atexit)
-        except Exception:
-            pass
+        cancel_close_at_exit(self._atexit)
         self._worker.stop(timeout=10.0, final_tick=False)
         self.flush()
 

@@ -50,7 +50,7 @@ from collections.abc import Sequence
 from typing import IO, Any, Callable, Optional
 
 from boto_resilience.metrics import names
-from boto_resilience.metrics._support import QueuedSink, close_at_exit
+from boto_resilience.metrics._support import QueuedSink, cancel_close_at_exit, close_at_exit
 from boto_resilience.metrics.memory import _Reservoir
 from boto_resilience.metrics.records import SUCCESS, CallRecord, StateChange
 
@@ -328,12 +328,7 @@ class EmfSink(QueuedSink):
         if self._closed:
             return
         self._closed = True
-        try:
-            import atexit
-
-            atexit.unregister(self._atexit)
-        except Exception:
-            pass
+        cancel_close_at_exit(self._atexit)
         self._worker.stop(timeout=5.0, final_tick=False)
         self.flush()
         self._sync = True  # a record arriving after close (a call in flight) is written at once

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from boto_resilience.metrics import names
-from boto_resilience.metrics._support import QueuedSink, close_at_exit
+from boto_resilience.metrics._support import QueuedSink, cancel_close_at_exit, close_at_exit
 from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
 
 DEFAULT_HOST = "127.0.0.1"
@@ -282,12 +282,7 @@ class StatsdSink(QueuedSink):
         if self._closed:
             return
         self._closed = True
-        try:
-            import atexit
-
-            atexit.unregister(self._atexit)
-        except Exception:
-            pass
+        cancel_close_at_exit(self._atexit)
         self._worker.stop(timeout=2.0, final_tick=True)  # the final tick sends what is left
         sock, self._sock = self._sock, None
         if sock is not None:
