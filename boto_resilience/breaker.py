@@ -51,7 +51,7 @@ import threading
 import time
 from typing import Callable, Optional
 
-from boto_resilience.budget import AtomicCounter, KeyedRegistry
+from boto_resilience.budget import AtomicCounter, KeyedRegistry, notify_change
 
 __all__ = ["BreakerRegistry", "BreakerState", "CircuitBreaker"]
 
@@ -251,13 +251,7 @@ class CircuitBreaker:
         self._streak_base = -1
 
     def _notify(self, old: BreakerState) -> None:
-        new = self.state
-        if new is old or self._on_change is None:
-            return
-        try:
-            self._on_change(old, new)
-        except Exception:  # a metrics callback must never break a call
-            logger.warning("circuit breaker on_change callback failed", exc_info=True)
+        notify_change(self._on_change, old, self.state, "circuit breaker")
 
     def __repr__(self) -> str:
         extra = f", probe_at={self.probe_at:.3f}" if self.probe_at is not None else ""

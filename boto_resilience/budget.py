@@ -46,11 +46,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import threading
 import time
 import weakref
 from collections.abc import Hashable
-from typing import Callable, Generic, Optional, TypeVar
+from typing import Any, Callable, Generic, Optional, TypeVar
 
 __all__ = [
     "AtomicCounter",
@@ -201,6 +202,18 @@ class RetryBudget:
             f"RetryBudget(available={self.available:g}/{self.capacity}, costs={self.costs!r}, "
             f"denied={self.denied})"
         )
+
+
+def notify_change(callback: Optional[Callable[[Any, Any], None]], old: Any, new: Any,
+                  what: str) -> None:
+    """Call a state machine's ``on_change(old, new)`` if the state changed. A metrics or
+    logging callback must never break a call: its errors are logged, not raised."""
+    if new is old or callback is None:
+        return
+    try:
+        callback(old, new)
+    except Exception:
+        logging.getLogger(__name__).warning("%s on_change callback failed", what, exc_info=True)
 
 
 class KeyedRegistry(Generic[V]):

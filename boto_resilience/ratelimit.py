@@ -81,7 +81,7 @@ import threading
 import time
 from typing import Callable, NamedTuple, Optional
 
-from boto_resilience.budget import AtomicCounter, KeyedRegistry
+from boto_resilience.budget import AtomicCounter, KeyedRegistry, notify_change
 
 __all__ = [
     "AdaptiveRateLimiter",
@@ -407,13 +407,7 @@ class AdaptiveRateLimiter:
         return min(self.max_rate, max(self.min_rate, rate))
 
     def _notify(self, old: LimiterState) -> None:
-        new = self.state
-        if new is old or self._on_change is None:
-            return
-        try:
-            self._on_change(old, new)
-        except Exception:  # a metrics callback must never break a call
-            logger.warning("rate limiter on_change callback failed", exc_info=True)
+        notify_change(self._on_change, old, self.state, "rate limiter")
 
     def reset(self) -> None:
         """Back to disengaged, forgetting everything measured."""
