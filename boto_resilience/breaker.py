@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import collections
 import enum
-import logging
 import threading
 import time
 from typing import Callable, Optional
@@ -55,7 +54,6 @@ from boto_resilience.budget import AtomicCounter, KeyedRegistry, notify_change
 
 __all__ = ["BreakerRegistry", "BreakerState", "CircuitBreaker"]
 
-logger = logging.getLogger("boto_resilience")
 
 
 class BreakerState(str, enum.Enum):

@@ -76,7 +76,6 @@ at window boundaries.
 from __future__ import annotations
 
 import enum
-import logging
 import threading
 import time
 from typing import Callable, NamedTuple, Optional
@@ -91,7 +90,6 @@ __all__ = [
     "WouldExceedDeadline",
 ]
 
-logger = logging.getLogger("boto_resilience")
 
 
 class WouldExceedDeadline(Exception):
