@@ -145,3 +145,19 @@ def test_higher_layer_setting_beats_lower_layer_override(tmp_path: Path) -> None
     assert op.max_attempts == 2 and op.deadline == 3.0
     explicit = config_mod.build(cfg, overrides={"dynamodb": {"max_attempts": 7}})
     assert explicit.for_operation("dynamodb", "Query").max_attempts == 7
+
+
+def test_cli_classify(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["classify", "LimitExceededException", "--service", "kinesis"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("LimitExceededException: Throttled (retryable: yes)")
+    assert "kinesis" in out
+    assert cli.main(["classify", "LimitExceededException", "--service", "iam"]) == 0
+    assert capsys.readouterr().out.startswith("LimitExceededException: QuotaExceeded")
+    assert cli.main(["classify", "404", "--status", "404"]) == 0
+    assert "NotFound (retryable: no)" in capsys.readouterr().out
+
+
+def test_cli_run_needs_a_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--"]) == 2
+    assert "give a command" in capsys.readouterr().err
