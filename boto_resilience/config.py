@@ -123,12 +123,20 @@ def _str_tuple(name: str, value: Any) -> tuple[str, ...]:
     raise _fail(name, value, "a comma-separated string or a list of error codes")
 
 
+_SINK_METHODS = ("on_attempt", "on_call", "on_state_change")
+
+
+def _is_sink(item: Any) -> bool:
+    """A sink needs at least one of the record methods (a sink with only ``on_call`` is fine)."""
+    return not isinstance(item, str) and any(
+        callable(getattr(item, m, None)) for m in _SINK_METHODS)
+
+
 def _metrics(name: str, value: Any) -> tuple[Any, ...]:
     """Sink names (from anywhere) or sink objects (explicit arguments only)."""
-    from boto_resilience.metrics.records import Sink
-
     accepted = ("a comma-separated list of sink names (memory, logging, emf, prometheus, otel, "
-                "statsd, cloudwatch), none, or sink objects")
+                "statsd, cloudwatch), none, or sink objects (with on_call / on_attempt / "
+                "on_state_change)")
     if value is None:
         return ()
     items: list[Any]
@@ -137,7 +145,7 @@ def _metrics(name: str, value: Any) -> tuple[Any, ...]:
         items = [] if text in ("", "none", "off") else [p.strip() for p in text.split(",")]
     elif isinstance(value, (list, tuple)):
         items = list(value)
-    elif isinstance(value, Sink):
+    elif _is_sink(value):
         items = [value]
     else:
         raise _fail(name, value, accepted)
@@ -148,7 +156,7 @@ def _metrics(name: str, value: Any) -> tuple[Any, ...]:
             if item.strip().lower() not in known:
                 raise _fail(name, item, accepted)
             out.append(item.strip().lower())
-        elif isinstance(item, Sink):
+        elif _is_sink(item):
             out.append(item)
         else:
             raise _fail(name, item, accepted)

@@ -161,3 +161,13 @@ def test_cli_classify(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_run_needs_a_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["run", "--"]) == 2
     assert "give a command" in capsys.readouterr().err
+
+
+def test_metrics_accepts_partial_sink_objects() -> None:
+    class OnlyCalls:
+        def on_call(self, record: object) -> None: ...
+
+    sink = OnlyCalls()
+    assert config_mod.build(None, metrics=[sink, "memory"]).metrics == (sink, "memory")
+    with pytest.raises(ConfigError, match="sink objects"):
+        config_mod.build(None, metrics=[object()])
