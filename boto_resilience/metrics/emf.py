@@ -51,8 +51,8 @@ from typing import IO, Any, Callable, Optional
 
 from boto_resilience.metrics import names
 from boto_resilience.metrics._support import QueuedSink, cancel_close_at_exit, close_at_exit
-from boto_resilience.metrics.memory import _Reservoir
-from boto_resilience.metrics.records import SUCCESS, CallRecord, StateChange
+from boto_resilience.metrics.memory import OpAggregate
+from boto_resilience.metrics.records import CallRecord, StateChange
 
 #: EMF limits (CloudWatch EMF specification).
 MAX_METRICS_PER_DIRECTIVE = 100
@@ -92,25 +92,6 @@ def validate_dimensions(dimensions: Sequence[Sequence[str]]) -> tuple[tuple[str,
     return sets
 
 
-class _Agg:
-    __slots__ = (
-        "calls", "errors", "attempts", "retries", "throttles", "backoff", "latency",
-        "attempt_latency", "retries_by_category", "errors_by_category",
-    )
-
-    def __init__(self, max_values: int, rand: Callable[[int], int]) -> None:
-        self.calls = 0
-        self.errors = 0
-        self.attempts = 0
-        self.retries = 0
-        self.throttles = 0
-        self.backoff = 0.0
-        self.latency = _Reservoir(max_values, rand)
-        self.attempt_latency = _Reservoir(max_values, rand)
-        self.retries_by_category: dict[str, int] = {}
-        self.errors_by_category: dict[str, int] = {}
-
-
 class EmfSink(QueuedSink):
     """Aggregates records and writes CloudWatch EMF documents periodically (module docstring)."""
 
@@ -147,7 +128,7 @@ class EmfSink(QueuedSink):
         self._clock = clock
         self._rand = (rand or random.Random()).randrange
         self._write_lock = threading.Lock()
-        self._aggs: dict[tuple[str, str, Optional[str]], _Agg] = {}
+        self._aggs: dict[tuple[str, str, Optional[str]], OpAggregate] = {}
         self._changes: dict[tuple[str, str, str], int] = {}
         self._sync = self.flush_interval == 0
         self._last_flush = time.monotonic()
@@ -177,24 +158,8 @@ class EmfSink(QueuedSink):
         key = (record.service, record.operation, record.region)
         agg = self._aggs.get(key)
         if agg is None:
-            agg = self._aggs[key] = _Agg(self.max_values, self._rand)
-        if isinstance(record, CallRecord):
-            agg.calls += 1
-            agg.latency.add(record.latency)
-            if record.outcome != SUCCESS:
-                agg.errors += 1
-                category = str(record.category) if record.category is not None else "Other"
-                agg.errors_by_category[category] = agg.errors_by_category.get(category, 0) + 1
-            return
-        agg.attempts += 1
-        agg.attempt_latency.add(record.latency)
-        if record.throttled:
-            agg.throttles += 1
-        if record.will_retry:
-            agg.retries += 1
-            agg.backoff += record.backoff
-            category = str(record.category) if record.category is not None else "Other"
-            agg.retries_by_category[category] = agg.retries_by_category.get(category, 0) + 1
+            agg = self._aggs[key] = OpAggregate(self.max_values, self._rand)
+        agg.add(record)
 
     def _tick(self) -> None:
         self.drain()
@@ -237,7 +202,7 @@ class EmfSink(QueuedSink):
 
     def documents(
         self,
-        aggs: dict[tuple[str, str, Optional[str]], _Agg],
+        aggs: dict[tuple[str, str, Optional[str]], OpAggregate],
         changes: dict[tuple[str, str, str], int],
         timestamp_ms: int,
     ) -> list[dict[str, Any]]:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from boto_resilience.metrics._support import QueuedSink
-from boto_resilience.metrics.records import SUCCESS, CallRecord, StateChange
+from boto_resilience.metrics.records import SUCCESS, AttemptRecord, CallRecord, StateChange
+from boto_resilience.taxonomy import Category
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -63,7 +64,9 @@ class _Reservoir:
             self.values[slot] = value
 
 
-class _OpStats:
+class OpAggregate:
+    """Running aggregates of one operation's records: what the memory and EMF sinks keep."""
+
     __slots__ = (
         "calls", "errors", "attempts", "retries", "throttles", "backoff",
         "retries_by_category", "errors_by_category", "error_codes", "latency", "attempt_latency",
@@ -81,6 +84,32 @@ class _OpStats:
         self.error_codes: dict[str, int] = {}
         self.latency = _Reservoir(size, rand)
         self.attempt_latency = _Reservoir(size, rand)
+
+    def add(self, record: Union[AttemptRecord, CallRecord]) -> None:
+        if isinstance(record, CallRecord):
+            self.calls += 1
+            self.latency.add(record.latency)
+            if record.outcome != SUCCESS:
+                self.errors += 1
+                _count(self.errors_by_category, _category_name(record.category))
+                _count(self.error_codes, record.error_code or "Unknown")
+            return
+        self.attempts += 1
+        self.attempt_latency.add(record.latency)
+        if record.throttled:
+            self.throttles += 1
+        if record.will_retry:
+            self.retries += 1
+            self.backoff += record.backoff
+            _count(self.retries_by_category, _category_name(record.category))
+
+
+def _category_name(category: Optional[Category]) -> str:
+    return str(category) if category is not None else "Other"
+
+
+def _count(counts: dict[str, int], key: str) -> None:
+    counts[key] = counts.get(key, 0) + 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,7 +201,7 @@ class MemorySink(QueuedSink):
         super().__init__("boto_resilience-memory", 0.5, max_queue)
         self.max_samples = max_samples
         self._rand = (rand or random.Random()).randrange
-        self._ops: dict[tuple[str, str], _OpStats] = {}
+        self._ops: dict[tuple[str, str], OpAggregate] = {}
         self._changes: dict[tuple[str, str, str], int] = {}
         self.closed = False
 
@@ -185,27 +214,8 @@ class MemorySink(QueuedSink):
         key = (record.service, record.operation)
         stats = self._ops.get(key)
         if stats is None:
-            stats = self._ops[key] = _OpStats(self.max_samples, self._rand)
-        if isinstance(record, CallRecord):
-            stats.calls += 1
-            stats.latency.add(record.latency)
-            if record.outcome != SUCCESS:
-                stats.errors += 1
-                category = str(record.category) if record.category is not None else "Other"
-                stats.errors_by_category[category] = stats.errors_by_category.get(category, 0) + 1
-                code = record.error_code or "Unknown"
-                stats.error_codes[code] = stats.error_codes.get(code, 0) + 1
-            return
-        stats.attempts += 1
-        stats.attempt_latency.add(record.latency)
-        if record.throttled:
-            stats.throttles += 1
-        if record.will_retry:
-            stats.retries += 1
-            category = str(record.category) if record.category is not None else "Other"
-            by_cat = stats.retries_by_category
-            by_cat[category] = by_cat.get(category, 0) + 1
-            stats.backoff += record.backoff
+            stats = self._ops[key] = OpAggregate(self.max_samples, self._rand)
+        stats.add(record)
 
     def snapshot(self) -> Snapshot:
         self.drain()
