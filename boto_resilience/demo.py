@@ -215,6 +215,18 @@ def _moto_workload(session: Any, injector: FaultInjector, rand: random.Random) -
     def key() -> str:
         return f"order-{rand.randrange(50)}"
 
+    return _dynamodb_workload(ddb, key) + [
+        ("s3.PutObject", lambda: s3.put_object(Bucket="demo-bucket", Key=key(), Body=b"x" * 64)),
+        ("s3.GetObject", lambda: s3.get_object(Bucket="demo-bucket", Key="order-0")["Body"].read()),
+        ("s3.ListObjectsV2", lambda: s3.list_objects_v2(Bucket="demo-bucket", MaxKeys=10)),
+        ("sqs.SendMessage", lambda: sqs.send_message(QueueUrl=queue_url, MessageBody="hello")),
+        ("sqs.ReceiveMessage", lambda: sqs.receive_message(QueueUrl=queue_url,
+                                                           WaitTimeSeconds=0)),
+    ]
+
+
+def _dynamodb_workload(ddb: Any, key: Callable[[], str]) -> Workload:
+    """The DynamoDB calls both back ends run: writes, point reads and queries on random keys."""
     return [
         ("dynamodb.PutItem", lambda: ddb.put_item(
             TableName="demo-orders", Item={"pk": {"S": key()}, "qty": {"N": "1"}})),
@@ -223,12 +235,6 @@ def _moto_workload(session: Any, injector: FaultInjector, rand: random.Random) -
         ("dynamodb.Query", lambda: ddb.query(
             TableName="demo-orders", KeyConditionExpression="pk = :k",
             ExpressionAttributeValues={":k": {"S": key()}})),
-        ("s3.PutObject", lambda: s3.put_object(Bucket="demo-bucket", Key=key(), Body=b"x" * 64)),
-        ("s3.GetObject", lambda: s3.get_object(Bucket="demo-bucket", Key="order-0")["Body"].read()),
-        ("s3.ListObjectsV2", lambda: s3.list_objects_v2(Bucket="demo-bucket", MaxKeys=10)),
-        ("sqs.SendMessage", lambda: sqs.send_message(QueueUrl=queue_url, MessageBody="hello")),
-        ("sqs.ReceiveMessage", lambda: sqs.receive_message(QueueUrl=queue_url,
-                                                           WaitTimeSeconds=0)),
     ]
 
 
@@ -241,14 +247,7 @@ def _fault_server_workload(session: Any, url: str, injector: FaultInjector,
     def key() -> str:
         return f"order-{rand.randrange(50)}"
 
-    return [
-        ("dynamodb.PutItem", lambda: ddb.put_item(
-            TableName="demo-orders", Item={"pk": {"S": key()}, "qty": {"N": "1"}})),
-        ("dynamodb.GetItem", lambda: ddb.get_item(
-            TableName="demo-orders", Key={"pk": {"S": key()}})),
-        ("dynamodb.Query", lambda: ddb.query(
-            TableName="demo-orders", KeyConditionExpression="pk = :k",
-            ExpressionAttributeValues={":k": {"S": key()}})),
+    return _dynamodb_workload(ddb, key) + [
         ("dynamodb.ListTables", lambda: ddb.list_tables()),
     ]
 
